@@ -1,0 +1,76 @@
+"""Where the data lives: resolving a connect() target, the environment and the default path.
+
+Precedence (DESIGN §5): an explicit target (``--db``/``--url``) > ``STREAMCTL_URL`` >
+``STREAMCTL_DB`` > the per-user data directory (``streamctl/streams.db``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
+SQLITE_SCHEME = "sqlite://"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved connect() target: either a SQLite file or a Redis URL."""
+
+    kind: str  # "sqlite" or "redis"
+    location: str  # file path or Redis URL
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def default_db_path() -> str:
+    """The per-user default database: ``<user data dir>/streamctl/streams.db``.
+
+    On Linux this is computed here, as platformdirs does (``$XDG_DATA_HOME`` or
+    ``~/.local/share``), because importing platformdirs costs more than the rest of
+    ``streamctl add`` together; other platforms ask platformdirs.
+    """
+    if sys.platform.startswith("linux"):
+        base = os.environ.get("XDG_DATA_HOME", "").strip()
+        if not base:
+            base = os.path.expanduser("~/.local/share")
+        return os.path.join(base, "streamctl", "streams.db")
+    import platformdirs
+
+    return os.path.join(platformdirs.user_data_dir("streamctl", appauthor=False), "streams.db")
+
+
+def resolve(target: str | os.PathLike | None = None) -> Target:
+    """Turn a connect() target (or None: the environment, then the default) into a Target."""
+    if target is None:
+        target = os.environ.get("STREAMCTL_URL") or os.environ.get("STREAMCTL_DB") or None
+        if target is None:
+            return Target("sqlite", default_db_path())
+    text = os.fspath(target)
+    lowered = text.lower()
+    if lowered.startswith(REDIS_SCHEMES):
+        return Target("redis", text)
+    if lowered.startswith(SQLITE_SCHEME):
+        rest = text[len(SQLITE_SCHEME) :]
+        path, _, query = rest.partition("?")
+        options = dict(parse_qsl(query, keep_blank_values=True))
+        return Target("sqlite", unquote(path) or default_db_path(), options)
+    if "://" in text.split("/", 1)[0] + "/" and not os.path.exists(text):
+        scheme = text.split("://", 1)[0]
+        raise ValueError(f"unsupported URL scheme {scheme!r}: use a file path, sqlite:///PATH or redis://")
+    return Target("sqlite", text)
+
+
+def redact(url: str) -> str:
+    """A URL with its password replaced by ``***``, for logs, errors and ``info``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, tail = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    creds, _, host = netloc.rpartition("@")
+    user, colon, _pw = creds.partition(":")
+    creds = f"{user}:***" if colon else ("***" if user else "")
+    return f"{scheme}://{creds}@{host}{slash}{tail}"

@@ -1,0 +1,27 @@
+"""The command line's exit codes, in one place (DESIGN §7). Documented in the README and
+the man page; tests hold the CLI to them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    #: The command ran but found nothing where the user asked for something
+    #: (``read``/``readgroup`` with nothing to read, ``range`` of an empty interval).
+    EMPTY = 1
+    #: Bad usage: unknown option, malformed ID, malformed JSON, FIELD=VALUE without ``=``.
+    USAGE = 2
+    #: The engine refused the command (``BUSYGROUP ...``, ``WRONGTYPE ...``, ID too small).
+    ERROR = 3
+    #: The stream or the consumer group does not exist (``NOGROUP ...``, ``no such key``).
+    NOT_FOUND = 4
+    #: The database is busy (locked by a writer past the timeout) or the server is unreachable.
+    UNAVAILABLE = 5
+    #: The database file cannot be used: not a streamctl database, newer schema, corrupt,
+    #: read-only for a write, disk full, unwritable location.
+    DATABASE = 6
+    #: Ended by SIGINT / SIGTERM (128 + signal number).
+    SIGINT = 130
+    SIGTERM = 143
