@@ -1,0 +1,217 @@
+"""The redis-py-compatible client over the SQLite engine.
+
+:class:`SQLiteClient` *is* redis-py's stream surface: it inherits redis-py's own
+``StreamCommands`` (so method names, argument names, defaults and the client-side
+``DataError`` checks are redis-py's, byte for byte), sends the commands those methods
+build to :class:`streamctl.engine.Engine` instead of a socket, and shapes the replies with
+redis-py's own RESP2 response callbacks. Server errors are raised as
+:class:`streamctl.errors.ResponseError`, a subclass of ``redis.exceptions.ResponseError``
+with the text redis-py would show.
+
+Semantics guaranteed beyond a Redis server: every command and every pipeline is one
+SQLite transaction on a file that any number of processes share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from redis._parsers.encoders import Encoder
+from redis.commands.core import StreamCommands
+from redis.utils import safe_str
+
+from . import errors, storage
+from .engine import Engine
+from .errors import ReplyError
+
+__all__ = ["SQLiteClient", "Pipeline"]
+
+
+def _response_callbacks() -> dict[str, Any]:
+    try:  # redis-py >= 6
+        from redis._parsers.response_callbacks import get_response_callbacks
+
+        callbacks = get_response_callbacks(user_protocol=2, legacy_responses=True)
+    except ImportError:  # older redis-py
+        from redis._parsers.helpers import _RedisCallbacks, _RedisCallbacksRESP2
+
+        callbacks = {**_RedisCallbacks, **_RedisCallbacksRESP2}
+    return {name.upper(): fn for name, fn in callbacks.items()}
+
+
+_CALLBACKS = _response_callbacks()
+_CLIENT_ONLY_OPTIONS = ("keys", "_never_decode", "_empty_response")
+
+
+class KeyCommands:
+    """The few non-stream commands a streams user needs: key listing and removal."""
+
+    def delete(self, *names: Any) -> Any:
+        return self.execute_command("DEL", *names)
+
+    def exists(self, *names: Any) -> Any:
+        return self.execute_command("EXISTS", *names)
+
+    def type(self, name: Any) -> Any:
+        return self.execute_command("TYPE", name)
+
+    def keys(self, pattern: Any = "*", **kwargs: Any) -> Any:
+        return self.execute_command("KEYS", pattern, **kwargs)
+
+    def scan(self, cursor: int = 0, match: Any = None, count: int | None = None,
+             _type: str | None = None, **kwargs: Any) -> Any:  # fmt: skip
+        pieces: list[Any] = [cursor]
+        if match is not None:
+            pieces += ["MATCH", match]
+        if count is not None:
+            pieces += ["COUNT", count]
+        if _type is not None:
+            pieces += ["TYPE", _type]
+        return self.execute_command("SCAN", *pieces, **kwargs)
+
+    def ping(self, **kwargs: Any) -> Any:
+        return self.execute_command("PING", **kwargs)
+
+    def flushdb(self, asynchronous: bool = False, **kwargs: Any) -> Any:
+        return self.execute_command("FLUSHDB", **kwargs)
+
+
+class SQLiteClient(KeyCommands, StreamCommands):
+    """A redis-py ``Redis`` look-alike for stream commands, on one SQLite file.
+
+    Options: ``decode_responses`` (default True), ``encoding``/``encoding_errors`` as in
+    redis-py, ``synchronous`` (``NORMAL`` default, ``FULL`` to fsync every commit),
+    ``busy_timeout`` (seconds a write waits for another process's lock, default 10),
+    ``readonly`` (open the file read-only).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        decode_responses: bool = True,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+        synchronous: str = "NORMAL",
+        busy_timeout: float | str = storage.DEFAULT_BUSY_TIMEOUT,
+        readonly: bool | str = False,
+    ):
+        self.path = str(path)
+        self.decode_responses = bool(decode_responses)
+        self._encoder = Encoder(encoding, encoding_errors, self.decode_responses)
+        self.engine = Engine(
+            self.path,
+            decode=self.decode_responses,
+            synchronous=synchronous,
+            busy_timeout=float(busy_timeout),
+            readonly=_truthy(readonly),
+        )
+        self.response_callbacks = dict(_CALLBACKS)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__name__}(path={self.path!r})>"
+
+    def __enter__(self) -> SQLiteClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def get_encoder(self) -> Encoder:
+        return self._encoder
+
+    def _encode_args(self, args: tuple) -> list[bytes]:
+        encode = self._encoder.encode
+        return [encode(a) for a in args]
+
+    def _parse(self, command_name: str, reply: Any, options: dict[str, Any]) -> Any:
+        for name in _CLIENT_ONLY_OPTIONS:
+            options.pop(name, None)
+        callback = self.response_callbacks.get(command_name.upper())
+        return callback(reply, **options) if callback else reply
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            reply = self.engine.execute_argv(self._encode_args(args))
+        except ReplyError as exc:
+            raise errors.to_response_error(exc) from None
+        return self._parse(args[0], reply, options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
+        """Commands queued and run in ONE SQLite transaction by ``execute()``."""
+        return Pipeline(self)
+
+    def scan_iter(self, match: Any = None, count: int | None = None,
+                  _type: str | None = None, **kwargs: Any) -> Iterator[Any]:  # fmt: skip
+        cursor = 0
+        while True:
+            cursor, names = self.scan(cursor, match=match, count=count, _type=_type, **kwargs)
+            yield from names
+            if cursor == 0:
+                return
+
+
+class Pipeline(KeyCommands, StreamCommands):
+    """redis-py's pipeline surface: commands are queued; ``execute()`` runs them all in
+    one SQLite write transaction and returns their results in order. As in a Redis
+    MULTI/EXEC, a command that fails does not undo the others; with ``raise_on_error``
+    (the default) the first error is raised after the transaction commits, worded as
+    redis-py words it."""
+
+    def __init__(self, client: SQLiteClient):
+        self.client = client
+        self.command_stack: list[tuple[tuple, dict]] = []
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.reset()
+
+    def __len__(self) -> int:
+        return len(self.command_stack)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def reset(self) -> None:
+        self.command_stack = []
+
+    def multi(self) -> None:
+        """Accepted for compatibility: a streamctl pipeline is always a transaction."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Pipeline:
+        self.command_stack.append((args, options))
+        return self
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        stack, self.command_stack = self.command_stack, []
+        if not stack:
+            return []
+        client = self.client
+        replies = client.engine.execute_many([client._encode_args(args) for args, _ in stack])
+        results: list[Any] = []
+        for number, ((args, options), reply) in enumerate(zip(stack, replies), start=1):
+            if isinstance(reply, ReplyError):
+                exc = errors.to_response_error(reply)
+                if raise_on_error:
+                    command = " ".join(map(safe_str, args))
+                    exc.args = (
+                        f"Command # {number} ({command[:100]}) of pipeline caused error: "
+                        f"{exc.args[0]}",
+                    )
+                    raise exc
+                results.append(exc)
+            else:
+                results.append(client._parse(args[0], reply, dict(options)))
+        return results
+
+
+def _truthy(value: bool | str) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

@@ -1,0 +1,1501 @@
+"""The SQLite engine: Redis stream commands executed on a shared SQLite file.
+
+:class:`Engine` takes a command as Redis receives it (``execute("XADD", "s", "*", "f",
+"v")``) and answers what a Redis server answers in RESP2: the same argument parsing and
+order of checks as ``t_stream.c`` (so the same error texts for the same mistakes), the
+same reply shapes, with IDs and names as ``str`` when ``decode`` is true, else ``bytes``.
+redis-py's response callbacks then turn those replies into Python shapes
+(:mod:`streamctl.client`); the command line's fast path uses the engine directly.
+
+Guarantees, on top of Redis's semantics:
+
+* Each command is one SQLite transaction (``BEGIN IMMEDIATE`` for anything that writes),
+  so every process sharing the file sees commands as atomic and in one order; IDs are
+  generated inside the write transaction, so they increase strictly across processes.
+* All validation happens before the first write; a command that fails changes nothing.
+* No command scans a stream or a PEL: reads and trims seek the ``(stream, id)`` and
+  ``(group, id)`` primary keys; lengths and pending counts are stored counters.
+* ``BLOCK`` waits on :mod:`streamctl.wakeup` (no polling cost on Linux) and re-runs the
+  read when another process commits, as Redis 7.2+ re-executes a blocked command.
+
+Not supported (no meaning on one file): other data types, CONFIG, replication, and the
+Redis 8.2+ stream options (KEEPREF/DELREF/ACKED, IDMP, XACKDEL, XDELEX).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import codec, storage
+from .errors import ReplyError, WrongArgs
+from .ids import INVALID_ID, MAX_ID, U64, fmt, fmt_b, from_db, to_db
+from .ids import parse as parse_id
+from .ids import parse_xadd, range_end, range_start
+
+SYNTAX_ERROR = "ERR syntax error"
+NOT_AN_INTEGER = "ERR value is not an integer or out of range"
+NO_SUCH_KEY = "ERR no such key"
+XADD_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+XGROUP_NEEDS_KEY = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want "
+    "to use the MKSTREAM option to create an empty stream automatically."
+)
+
+#: Redis's defaults for the layout that approximate (``~``) trimming works on.
+NODE_MAX_ENTRIES = 100
+NODE_MAX_BYTES = 4096
+ZERO = to_db(0)
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+_DIGITS = re.compile(rb"-?[1-9][0-9]*|0")
+
+# Redis arity: n means exactly n args (command name included), -n means at least n.
+ARITY = {
+    b"XADD": -5, b"XRANGE": -4, b"XREVRANGE": -4, b"XLEN": 2, b"XREAD": -4,
+    b"XREADGROUP": -7, b"XACK": -4, b"XPENDING": -3, b"XCLAIM": -6, b"XAUTOCLAIM": -6,
+    b"XTRIM": -4, b"XDEL": -3, b"XGROUP": -2, b"XINFO": -2, b"DEL": -2, b"EXISTS": -2,
+    b"KEYS": 2, b"SCAN": -2, b"TYPE": 2, b"PING": -1, b"FLUSHDB": -1, b"FLUSHALL": -1,
+}  # fmt: skip
+SUB_ARITY = {
+    (b"XGROUP", b"CREATE"): -5, (b"XGROUP", b"SETID"): -5, (b"XGROUP", b"DESTROY"): 4,
+    (b"XGROUP", b"CREATECONSUMER"): 5, (b"XGROUP", b"DELCONSUMER"): 5,
+    (b"XINFO", b"STREAM"): -3, (b"XINFO", b"GROUPS"): 3, (b"XINFO", b"CONSUMERS"): 4,
+}  # fmt: skip
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def to_int(arg: bytes, error: str = NOT_AN_INTEGER) -> int:
+    """A 64-bit signed integer argument, parsed as strictly as Redis's string2ll()."""
+    if len(arg) <= 20 and _DIGITS.fullmatch(arg):
+        value = int(arg)
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+    raise ReplyError(error if error.startswith(("ERR ", "-")) else "ERR " + error)
+
+
+def encode_arg(arg: Any) -> bytes:
+    if isinstance(arg, bytes):
+        return arg
+    if isinstance(arg, str):
+        return arg.encode()
+    if isinstance(arg, (bytearray, memoryview)):
+        return bytes(arg)
+    if isinstance(arg, (int, float)) and not isinstance(arg, bool):
+        return repr(arg).encode()
+    raise TypeError(f"cannot send a {type(arg).__name__} as a command argument")
+
+
+class Stream:
+    """The ``streams`` row of one key, loaded for the length of one command."""
+
+    __slots__ = ("rowid", "last", "max_deleted", "added", "length", "tail_node",
+                 "tail_entries", "tail_bytes")  # fmt: skip
+
+    def __init__(self, row: tuple):
+        self.rowid = row[0]
+        self.last = from_db(row[1])
+        self.max_deleted = from_db(row[2])
+        self.added, self.length, self.tail_node, self.tail_entries, self.tail_bytes = row[3:]
+
+    def save(self, db: sqlite3.Connection) -> None:
+        db.execute(
+            "UPDATE streams SET last_id=?, max_deleted_id=?, entries_added=?, length=?,"
+            " tail_node=?, tail_entries=?, tail_bytes=? WHERE id=?",
+            (to_db(self.last), to_db(self.max_deleted), self.added, self.length,
+             self.tail_node, self.tail_entries, self.tail_bytes, self.rowid),
+        )  # fmt: skip
+
+
+class Group:
+    __slots__ = ("rowid", "name", "last", "entries_read", "pending")
+
+    def __init__(self, row: tuple):
+        self.rowid, self.name = row[0], row[1]
+        self.last = from_db(row[2])
+        self.entries_read, self.pending = row[3], row[4]
+
+
+class TrimArgs:
+    __slots__ = ("strategy", "approx", "maxlen", "minid", "limit", "nomkstream", "id",
+                 "id_given", "seq_given")  # fmt: skip
+
+    def __init__(self):
+        self.strategy = None  # b"MAXLEN" | b"MINID" | None
+        self.approx = False
+        self.maxlen = 0
+        self.minid = 0
+        self.limit = 0
+        self.nomkstream = False
+        self.id = 0
+        self.id_given = False
+        self.seq_given = True
+
+
+class ReadArgs:
+    """A parsed XREAD / XREADGROUP."""
+
+    __slots__ = ("count", "block", "keys", "ids", "group", "consumer", "noack")
+
+    def __init__(self):
+        self.count = 0
+        self.block: int | None = None
+        self.keys: list[bytes] = []
+        self.ids: list[bytes | int] = []
+        self.group: bytes | None = None
+        self.consumer: bytes | None = None
+        self.noack = False
+
+
+def _upper(arg: bytes) -> bytes:
+    return arg.upper()
+
+
+class Engine:
+    """Redis stream commands on one SQLite file; see the module docstring."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        decode: bool = True,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = storage.DEFAULT_BUSY_TIMEOUT,
+        readonly: bool = False,
+    ):
+        self.path = str(path)
+        self.decode = decode
+        self.busy_timeout = float(busy_timeout)
+        self._db = storage.open_database(
+            self.path, synchronous=synchronous, busy_timeout=self.busy_timeout, readonly=readonly
+        )
+        self._lock = threading.RLock()
+        self._watcher = None
+        self._closed = False
+        if decode:
+            self._out = bytes.decode
+            self._id_out = fmt
+            self._fields_out = codec.unpack_str
+        else:
+            self._out = bytes
+            self._id_out = fmt_b
+            self._fields_out = codec.unpack
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._watcher is not None:
+                self._watcher.close()
+            self._db.close()
+
+    def execute(self, *args: Any) -> Any:
+        """Run one command; returns its RESP2 reply, raises :class:`ReplyError`."""
+        return self.execute_argv([encode_arg(a) for a in args])
+
+    def execute_argv(self, argv: list[bytes]) -> Any:
+        if self._closed:
+            raise storage.DatabaseError(f"{self.path}: the client is closed")
+        if argv and b" " in argv[0]:  # redis-py sends "XGROUP CREATE" as one word
+            argv = argv[0].split() + argv[1:]
+        if not argv:
+            raise ReplyError("ERR empty command")
+        name = argv[0].upper()
+        handler = _COMMANDS.get(name)
+        if handler is None:
+            raise ReplyError(f"ERR unknown command '{argv[0].decode(errors='replace')}'")
+        self._check_arity(name, argv)
+        return handler(self, argv)
+
+    def execute_many(self, commands: Sequence[list[bytes]]) -> list[Any]:
+        """Run commands in ONE write transaction (a pipeline / MULTI). As in Redis, a
+        command that fails leaves the others applied; its error is returned in its
+        place. BLOCK is ignored, as inside MULTI."""
+        def body():
+            results: list[Any] = []
+            for number, argv in enumerate(commands):
+                self._db.execute(f"SAVEPOINT cmd{number}")
+                try:
+                    results.append(self.execute_argv(argv))
+                except ReplyError as exc:
+                    self._db.execute(f"ROLLBACK TO cmd{number}")
+                    results.append(exc)
+                self._db.execute(f"RELEASE cmd{number}")
+            return results
+
+        return self._write(body)
+
+    def _check_arity(self, name: bytes, argv: list[bytes]) -> None:
+        arity = ARITY[name]
+        n = len(argv)
+        if (arity >= 0 and n != arity) or (arity < 0 and n < -arity):
+            raise WrongArgs(name.decode())
+        if name in (b"XGROUP", b"XINFO"):
+            sub = argv[1].upper()
+            sub_arity = SUB_ARITY.get((name, sub))
+            if sub_arity is None:
+                if sub == b"HELP":
+                    return
+                raise ReplyError(
+                    f"ERR unknown subcommand '{argv[1].decode(errors='replace')}'. "
+                    f"Try {name.decode()} HELP."
+                )
+            if (sub_arity >= 0 and n != sub_arity) or (sub_arity < 0 and n < -sub_arity):
+                raise WrongArgs(f"{name.decode().lower()}|{sub.decode().lower()}")
+
+    def _write(self, fn: Callable[[], Any]) -> Any:
+        with self._lock:
+            return storage.run_write(self._db, self.path, self.busy_timeout, fn)
+
+    def _read(self, fn: Callable[[], Any]) -> Any:
+        with self._lock:
+            return storage.run_read(self._db, self.path, self.busy_timeout, fn)
+
+    def _name(self, raw: bytes) -> str:
+        return raw.decode(errors="replace")
+
+    # ------------------------------------------------------------------ lookups
+
+    def _stream(self, key: bytes) -> Stream | None:
+        row = self._db.execute(
+            "SELECT id, last_id, max_deleted_id, entries_added, length, tail_node,"
+            " tail_entries, tail_bytes FROM streams WHERE name=?",
+            (key,),
+        ).fetchone()
+        return Stream(row) if row else None
+
+    def _create_stream(self, key: bytes) -> Stream:
+        cur = self._db.execute(
+            "INSERT INTO streams (name, last_id, max_deleted_id) VALUES (?, ?, ?)",
+            (key, ZERO, ZERO),
+        )
+        return Stream((cur.lastrowid, ZERO, ZERO, 0, 0, 0, 0, 0))
+
+    def _group(self, stream: Stream, name: bytes) -> Group | None:
+        row = self._db.execute(
+            "SELECT id, name, last_id, entries_read, pending FROM groups WHERE stream=? AND name=?",
+            (stream.rowid, name),
+        ).fetchone()
+        return Group(row) if row else None
+
+    def _consumer(self, group: Group, name: bytes, now: int, create: bool = True) -> int | None:
+        row = self._db.execute(
+            "SELECT id FROM consumers WHERE grp=? AND name=?", (group.rowid, name)
+        ).fetchone()
+        if row:
+            return row[0]
+        if not create:
+            return None
+        return self._db.execute(
+            "INSERT INTO consumers (grp, name, seen_time) VALUES (?, ?, ?)",
+            (group.rowid, name, now),
+        ).lastrowid
+
+    def _first_id(self, stream: Stream) -> int:
+        row = self._db.execute(
+            "SELECT id FROM entries WHERE stream=? ORDER BY id LIMIT 1", (stream.rowid,)
+        ).fetchone()
+        return from_db(row[0]) if row else 0
+
+    def _last_entry_id(self, stream: Stream) -> int:
+        row = self._db.execute(
+            "SELECT id FROM entries WHERE stream=? ORDER BY id DESC LIMIT 1", (stream.rowid,)
+        ).fetchone()
+        return from_db(row[0]) if row else 0
+
+    def _entry_fields(self, stream: Stream, sid: int) -> bytes | None:
+        row = self._db.execute(
+            "SELECT fields FROM entries WHERE stream=? AND id=?", (stream.rowid, to_db(sid))
+        ).fetchone()
+        return row[0] if row else None
+
+    def _range(self, stream: Stream, start: int, end: int, count: int, rev: bool = False):
+        sql = (
+            "SELECT id, fields FROM entries WHERE stream=? AND id BETWEEN ? AND ? ORDER BY id"
+            + (" DESC" if rev else "")
+            + " LIMIT ?"
+        )
+        rows = self._db.execute(sql, (stream.rowid, to_db(start), to_db(end), count or -1))
+        id_out, fields_out = self._id_out, self._fields_out
+        return [[id_out(from_db(i)), fields_out(f)] for i, f in rows]
+
+    # ------------------------------------------------------------------ XADD / XTRIM
+
+    def _parse_add_or_trim(self, argv: list[bytes], xadd: bool) -> tuple[TrimArgs, int]:
+        """Redis's streamParseAddOrTrimArgsOrReply(): returns the args and, for XADD,
+        the index of the ID argument."""
+        args = TrimArgs()
+        limit_given = False
+        i = 2
+        n = len(argv)
+        while i < n:
+            moreargs = n - 1 - i
+            opt = argv[i]
+            upper = opt.upper()
+            if xadd and opt == b"*":
+                break
+            if upper in (b"MAXLEN", b"MINID") and moreargs:
+                if args.strategy is not None:
+                    raise ReplyError(
+                        "ERR syntax error, MAXLEN and MINID options at the same time are not "
+                        "compatible"
+                    )
+                args.approx = False
+                nxt = argv[i + 1]
+                if moreargs >= 2 and nxt == b"~":
+                    args.approx = True
+                    i += 1
+                elif moreargs >= 2 and nxt == b"=":
+                    i += 1
+                if upper == b"MAXLEN":
+                    args.maxlen = to_int(argv[i + 1])
+                    if args.maxlen < 0:
+                        raise ReplyError("ERR The MAXLEN argument must be >= 0.")
+                else:
+                    args.minid = parse_id(argv[i + 1], 0, strict=True)
+                i += 1
+                args.strategy = upper
+            elif upper == b"LIMIT" and moreargs:
+                args.limit = to_int(argv[i + 1])
+                if args.limit < 0:
+                    raise ReplyError("ERR The LIMIT argument must be >= 0.")
+                limit_given = True
+                i += 1
+            elif xadd and upper == b"NOMKSTREAM":
+                args.nomkstream = True
+            elif xadd:
+                args.id, args.seq_given = parse_xadd(opt)
+                args.id_given = True
+                break
+            else:
+                raise ReplyError(SYNTAX_ERROR)
+            i += 1
+        if args.limit and args.strategy is None:
+            raise ReplyError(
+                "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+            )
+        if not xadd and args.strategy is None:
+            raise ReplyError("ERR syntax error, XTRIM must be called with a trimming strategy")
+        if limit_given:
+            if not args.approx:
+                raise ReplyError(
+                    "ERR syntax error, LIMIT cannot be used without the special ~ option"
+                )
+        elif args.approx:
+            args.limit = 100 * NODE_MAX_ENTRIES
+        else:
+            args.limit = 0
+        return args, i
+
+    def cmd_xadd(self, argv: list[bytes]) -> Any:
+        args, i = self._parse_add_or_trim(argv, xadd=True)
+        fields = argv[i + 1 :]
+        if len(fields) < 2 or len(fields) % 2:
+            raise WrongArgs("xadd")
+        if args.id_given and args.seq_given and args.id == 0:
+            raise ReplyError("ERR The ID specified in XADD must be greater than 0-0")
+        key = argv[1]
+        blob = codec.pack(fields)
+        values_bytes = sum(len(v) + 2 for v in fields[1::2])
+
+        def tx():
+            stream = self._stream(key)
+            if stream is None:
+                if args.nomkstream:
+                    return None
+                stream = self._create_stream(key)
+            if stream.last == MAX_ID:
+                raise ReplyError(
+                    "ERR The stream has exhausted the last possible ID, unable to add more items"
+                )
+            last = stream.last
+            if not args.id_given:
+                ms = now_ms()
+                new = ms << 64 if ms > (last >> 64) else last + 1
+            elif args.seq_given:
+                new = args.id
+            elif args.id >> 64 == last >> 64:
+                if last & U64 == U64:
+                    raise ReplyError(XADD_TOO_SMALL)
+                new = last + 1
+            else:
+                new = args.id
+            if new <= last:
+                raise ReplyError(XADD_TOO_SMALL)
+            self._place_in_node(stream, fields, values_bytes)
+            self._db.execute(
+                "INSERT INTO entries (stream, id, node, fields) VALUES (?, ?, ?, ?)",
+                (stream.rowid, to_db(new), stream.tail_node, blob),
+            )
+            stream.last = new
+            stream.added += 1
+            stream.length += 1
+            if args.strategy is not None:
+                self._trim(stream, args)
+            stream.save(self._db)
+            return self._id_out(new)
+
+        return self._write(tx)
+
+    @staticmethod
+    def _place_in_node(stream: Stream, fields: list[bytes], values_bytes: int) -> None:
+        """Track which radix-tree node Redis would append this entry to (listpack size
+        estimated), so that ``~`` trimming removes the same whole nodes Redis would."""
+        total = sum(len(f) for f in fields)
+        if (
+            stream.length == 0
+            or stream.tail_entries == 0
+            or stream.tail_bytes + total >= NODE_MAX_BYTES
+            or stream.tail_entries >= NODE_MAX_ENTRIES
+        ):
+            stream.tail_node += 1
+            stream.tail_entries = 0
+            stream.tail_bytes = 15 + sum(len(f) + 2 for f in fields[::2])
+        stream.tail_entries += 1
+        stream.tail_bytes += 10 + values_bytes
+
+    def _trim(self, stream: Stream, args: TrimArgs) -> int:
+        db, rowid = self._db, stream.rowid
+        deleted = 0
+        if args.approx:
+            while True:
+                if args.strategy == b"MAXLEN" and stream.length <= args.maxlen:
+                    break
+                head = db.execute(
+                    "SELECT id, node FROM entries WHERE stream=? ORDER BY id LIMIT ?",
+                    (rowid, NODE_MAX_ENTRIES + 1),
+                ).fetchall()
+                if not head:
+                    break
+                node = head[0][1]
+                in_node = [i for i, n in head if n == node]
+                entries = len(in_node)
+                if args.limit and deleted + entries > args.limit:
+                    break
+                if args.strategy == b"MAXLEN":
+                    remove = stream.length - entries >= args.maxlen
+                else:
+                    remove = from_db(in_node[-1]) < args.minid
+                if not remove:
+                    break
+                db.execute("DELETE FROM entries WHERE stream=? AND id<=?", (rowid, in_node[-1]))
+                stream.length -= entries
+                deleted += entries
+        elif args.strategy == b"MAXLEN":
+            excess = stream.length - args.maxlen
+            if excess > 0:
+                row = db.execute(
+                    "SELECT id FROM entries WHERE stream=? ORDER BY id LIMIT 1 OFFSET ?",
+                    (rowid, excess - 1),
+                ).fetchone()
+                db.execute("DELETE FROM entries WHERE stream=? AND id<=?", (rowid, row[0]))
+                deleted = excess
+        else:
+            cur = db.execute(
+                "DELETE FROM entries WHERE stream=? AND id<?", (rowid, to_db(args.minid))
+            )
+            deleted = cur.rowcount
+        if not args.approx:
+            stream.length -= deleted
+        return deleted
+
+    def cmd_xtrim(self, argv: list[bytes]) -> int:
+        args, _ = self._parse_add_or_trim(argv, xadd=False)
+
+        def tx():
+            stream = self._stream(argv[1])
+            if stream is None:
+                return 0
+            deleted = self._trim(stream, args)
+            if deleted:
+                stream.save(self._db)
+            return deleted
+
+        return self._write(tx)
+
+    def cmd_xdel(self, argv: list[bytes]) -> int:
+        def tx():
+            stream = self._stream(argv[1])
+            if stream is None:
+                return 0
+            ids = [parse_id(a) for a in argv[2:]]
+            deleted = 0
+            for sid in dict.fromkeys(ids):
+                cur = self._db.execute(
+                    "DELETE FROM entries WHERE stream=? AND id=?", (stream.rowid, to_db(sid))
+                )
+                if cur.rowcount:
+                    deleted += 1
+                    stream.max_deleted = max(stream.max_deleted, sid)
+            if deleted:
+                stream.length -= deleted
+                # Redis frees a node whose entries are all deleted: the next XADD opens a
+                # new one. Mirror that for the newest node.
+                tail = self._db.execute(
+                    "SELECT node FROM entries WHERE stream=? ORDER BY id DESC LIMIT 1",
+                    (stream.rowid,),
+                ).fetchone()
+                if tail is None or tail[0] != stream.tail_node:
+                    stream.tail_entries = 0
+                stream.save(self._db)
+            return deleted
+
+        return self._write(tx)
+
+    def cmd_xlen(self, argv: list[bytes]) -> int:
+        row = self._read(
+            lambda: self._db.execute("SELECT length FROM streams WHERE name=?", (argv[1],)).fetchone()
+        )
+        return row[0] if row else 0
+
+    # ------------------------------------------------------------------ XRANGE
+
+    def _xrange(self, argv: list[bytes], rev: bool) -> Any:
+        start_arg, end_arg = (argv[3], argv[2]) if rev else (argv[2], argv[3])
+        start = range_start(start_arg)
+        end = range_end(end_arg)
+        count = -1
+        j = 4
+        while j < len(argv):
+            if argv[j].upper() == b"COUNT" and len(argv) - j - 1 >= 1:
+                count = max(to_int(argv[j + 1]), 0)
+                j += 2
+            else:
+                raise ReplyError(SYNTAX_ERROR)
+
+        def tx():
+            stream = self._stream(argv[1])
+            if stream is None:
+                return []
+            if count == 0:
+                return None
+            if start > end:
+                return []
+            return self._range(stream, start, end, max(count, 0), rev)
+
+        return self._read(tx)
+
+    def cmd_xrange(self, argv: list[bytes]) -> Any:
+        return self._xrange(argv, rev=False)
+
+    def cmd_xrevrange(self, argv: list[bytes]) -> Any:
+        return self._xrange(argv, rev=True)
+
+    # ------------------------------------------------------------------ XREAD / XREADGROUP
+
+    def _parse_read(self, argv: list[bytes], group_mode: bool) -> ReadArgs:
+        args = ReadArgs()
+        streams_at = 0
+        n = len(argv)
+        i = 1
+        while i < n:
+            moreargs = n - i - 1
+            opt = argv[i].upper()
+            if opt == b"BLOCK" and moreargs:
+                i += 1
+                if not _DIGITS.fullmatch(argv[i]):
+                    raise ReplyError("ERR timeout is not an integer or out of range")
+                args.block = int(argv[i])
+                if args.block < 0:
+                    raise ReplyError("ERR timeout is negative")
+            elif opt == b"COUNT" and moreargs:
+                i += 1
+                args.count = max(to_int(argv[i]), 0)
+            elif opt == b"STREAMS" and moreargs:
+                streams_at = i + 1
+                if (n - streams_at) % 2:
+                    name, symbol = ("xreadgroup", ">") if group_mode else ("xread", "$")
+                    raise ReplyError(
+                        f"ERR Unbalanced '{name}' list of streams: for each stream key an ID "
+                        f"or '{symbol}' must be specified."
+                    )
+                break
+            elif opt == b"GROUP" and moreargs >= 2:
+                if not group_mode:
+                    raise ReplyError(
+                        "ERR The GROUP option is only supported by XREADGROUP. You called "
+                        "XREAD instead."
+                    )
+                args.group, args.consumer = argv[i + 1], argv[i + 2]
+                i += 2
+            elif opt == b"NOACK":
+                if not group_mode:
+                    raise ReplyError(
+                        "ERR The NOACK option is only supported by XREADGROUP. You called "
+                        "XREAD instead."
+                    )
+                args.noack = True
+            else:
+                raise ReplyError(SYNTAX_ERROR)
+            i += 1
+        if not streams_at:
+            raise ReplyError(SYNTAX_ERROR)
+        if group_mode and args.group is None:
+            raise ReplyError("ERR Missing GROUP option for XREADGROUP")
+        half = (n - streams_at) // 2
+        args.keys = argv[streams_at : streams_at + half]
+        args.ids = list(argv[streams_at + half :])
+        return args
+
+    def _read_command(self, argv: list[bytes], group_mode: bool) -> Any:
+        args = self._parse_read(argv, group_mode)
+        in_pipeline = self._db.in_transaction
+        blocking = args.block is not None and not in_pipeline
+        watcher = self._open_watcher() if blocking else None
+        serve = self._serve_group if group_mode else self._serve_plain
+        run = self._write if group_mode else self._read
+        result = run(lambda: serve(args, first=True))
+        if result is not None or not blocking:
+            return result
+        deadline = None if args.block == 0 else time.monotonic() + args.block / 1000
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            watcher.wait(60.0 if remaining is None else min(remaining, 60.0))
+            if self._read(lambda: self._servable(args, group_mode)):
+                result = run(lambda: serve(args, first=False))
+                if result is not None:
+                    return result
+
+    def _open_watcher(self):
+        if self._watcher is None:
+            from .wakeup import open_watcher
+
+            self._watcher = open_watcher(self.path)
+        return self._watcher
+
+    def _servable(self, args: ReadArgs, group_mode: bool) -> bool:
+        """Whether a blocked read would now return something (read-only check); raises
+        the error Redis gives a blocked XREADGROUP whose stream or group went away."""
+        for key, gt in zip(args.keys, args.ids):
+            stream = self._stream(key)
+            if group_mode:
+                if stream is None:
+                    raise ReplyError("UNBLOCKED the stream key no longer exists")
+                group = self._group(stream, args.group)
+                if group is None:
+                    raise ReplyError(
+                        "NOGROUP the consumer group this client was blocked on no longer exists"
+                    )
+                if stream.length and self._last_entry_id(stream) > group.last:
+                    return True
+            elif stream is not None and stream.length and self._last_entry_id(stream) > gt:
+                return True
+        return False
+
+    def _serve_plain(self, args: ReadArgs, first: bool) -> Any:
+        if first:
+            streams = []
+            for idx, (key, raw) in enumerate(zip(args.keys, args.ids)):
+                stream = self._stream(key)
+                streams.append(stream)
+                if raw == b"$":
+                    args.ids[idx] = stream.last if stream else 0
+                elif raw == b">":
+                    raise ReplyError(
+                        "ERR The > ID can be specified only when calling XREADGROUP using the "
+                        "GROUP <group> <consumer> option."
+                    )
+                elif raw == b"+":
+                    args.ids[idx] = (self._last_entry_id(stream) - 1) if stream and stream.length else (
+                        stream.last if stream else 0
+                    )
+                else:
+                    args.ids[idx] = parse_id(raw)
+        else:
+            streams = [self._stream(key) for key in args.keys]
+        reply = []
+        for key, stream, gt in zip(args.keys, streams, args.ids):
+            if stream is None or not stream.length:
+                continue
+            if self._last_entry_id(stream) > gt:
+                reply.append([self._out(key), self._range(stream, gt + 1, MAX_ID, args.count)])
+        return reply or None
+
+    def _serve_group(self, args: ReadArgs, first: bool) -> Any:
+        now = now_ms()
+        db = self._db
+        targets = []
+        for idx, key in enumerate(args.keys):
+            stream = self._stream(key)
+            group = self._group(stream, args.group) if stream else None
+            if group is None:
+                if first:
+                    raise ReplyError(
+                        f"NOGROUP No such key '{self._name(key)}' or consumer group "
+                        f"'{self._name(args.group)}' in XREADGROUP with GROUP option"
+                    )
+                return None
+            raw = args.ids[idx]
+            if first:
+                if raw == b"$":
+                    raise ReplyError(
+                        "ERR The $ ID is meaningless in the context of XREADGROUP: you want to "
+                        "read the history of this consumer by specifying a proper ID, or use "
+                        "the > ID to get new messages. The $ ID would just return an empty "
+                        "result set."
+                    )
+                if raw != b">":
+                    args.ids[idx] = parse_id(raw)
+            targets.append((key, stream, group))
+        reply = []
+        for (key, stream, group), wanted in zip(targets, args.ids):
+            consumer = self._consumer(group, args.consumer, now)
+            db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+            if wanted != b">":
+                reply.append([self._out(key), self._history(stream, group, consumer, wanted, args.count, now)])
+            elif stream.length and self._last_entry_id(stream) > group.last:
+                entries = self._deliver(stream, group, consumer, args.count, args.noack, now)
+                reply.append([self._out(key), entries])
+        return reply or None
+
+    def _history(self, stream, group, consumer, after: int, count: int, now: int) -> list:
+        if after == MAX_ID:
+            return []
+        rows = self._db.execute(
+            "SELECT id FROM pel WHERE consumer=? AND id>=? ORDER BY id LIMIT ?",
+            (consumer, to_db(after + 1), count or -1),
+        ).fetchall()
+        out = []
+        for (raw,) in rows:
+            sid = from_db(raw)
+            fields = self._entry_fields(stream, sid)
+            if fields is None:
+                out.append([self._id_out(sid), None])
+                continue
+            self._db.execute(
+                "UPDATE pel SET delivery_time=?, delivery_count=delivery_count+1"
+                " WHERE grp=? AND id=?",
+                (now, group.rowid, raw),
+            )
+            out.append([self._id_out(sid), self._fields_out(fields)])
+        return out
+
+    def _deliver(self, stream, group, consumer, count, noack, now) -> list:
+        db = self._db
+        rows = db.execute(
+            "SELECT id, fields FROM entries WHERE stream=? AND id>? ORDER BY id LIMIT ?",
+            (stream.rowid, to_db(group.last), count or -1),
+        ).fetchall()
+        if not rows:
+            return []
+        first_id = self._first_id(stream)
+        out = []
+        entries_read = group.entries_read
+        for raw, fields in rows:
+            sid = from_db(raw)
+            if entries_read is not None and not self._tombstone_after(stream, first_id, sid):
+                entries_read += 1
+            elif stream.added:
+                entries_read = self._estimate_read(stream, first_id, sid)
+            if not noack:
+                db.execute(
+                    "INSERT INTO pel (grp, id, consumer, delivery_time, delivery_count)"
+                    " VALUES (?, ?, ?, ?, 1) ON CONFLICT (grp, id) DO UPDATE SET"
+                    " consumer=excluded.consumer, delivery_time=excluded.delivery_time,"
+                    " delivery_count=1",
+                    (group.rowid, raw, consumer, now),
+                )
+            out.append([self._id_out(sid), self._fields_out(fields)])
+        last = from_db(rows[-1][0])
+        db.execute(
+            "UPDATE groups SET last_id=?, entries_read=? WHERE id=?",
+            (to_db(last), entries_read, group.rowid),
+        )
+        group.last, group.entries_read = last, entries_read
+        if not noack:
+            db.execute("UPDATE consumers SET active_time=? WHERE id=?", (now, consumer))
+        return out
+
+    # ------------------------------------------------------------------ lag accounting
+
+    @staticmethod
+    def _tombstone_after(stream: Stream, first_id: int, start: int) -> bool:
+        """Redis's streamRangeHasTombstones(s, start, +inf)."""
+        if not stream.length or stream.max_deleted == 0:
+            return False
+        if first_id > stream.max_deleted:
+            return False
+        return start <= stream.max_deleted
+
+    @staticmethod
+    def _estimate_read(stream: Stream, first_id: int, sid: int) -> int | None:
+        """Redis's streamEstimateDistanceFromFirstEverEntry(); None = unknown."""
+        if not stream.added:
+            return 0
+        if not stream.length and sid <= stream.last:
+            return stream.added
+        if sid == stream.last:
+            return stream.added
+        if sid > stream.last:
+            return None
+        if stream.max_deleted == 0 or stream.max_deleted < first_id:
+            if sid < first_id:
+                return stream.added - stream.length
+            if sid == first_id:
+                return stream.added - stream.length + 1
+        return None
+
+    def _lag(self, stream: Stream, first_id: int, group: Group) -> int | None:
+        if not stream.added:
+            return 0
+        if group.entries_read is not None and not self._tombstone_after(stream, first_id, group.last):
+            return stream.added - group.entries_read
+        estimate = self._estimate_read(stream, first_id, group.last)
+        return None if estimate is None else stream.added - estimate
+
+    # ------------------------------------------------------------------ XACK / XPENDING
+
+    def cmd_xack(self, argv: list[bytes]) -> int:
+        def tx():
+            stream = self._stream(argv[1])
+            group = self._group(stream, argv[2]) if stream else None
+            if group is None:
+                return 0
+            ids = [to_db(parse_id(a)) for a in argv[3:]]
+            acked = 0
+            for raw in dict.fromkeys(ids):
+                acked += self._db.execute(
+                    "DELETE FROM pel WHERE grp=? AND id=?", (group.rowid, raw)
+                ).rowcount
+            return acked
+
+        return self._write(tx)
+
+    def cmd_xpending(self, argv: list[bytes]) -> Any:
+        n = len(argv)
+        summary = n == 3
+        if n != 3 and not 6 <= n <= 9:
+            raise ReplyError(SYNTAX_ERROR)
+        consumer_name = None
+        min_idle = count = start = end = 0
+        if n >= 6:
+            at = 3
+            if argv[3].upper() == b"IDLE":
+                min_idle = to_int(argv[4])
+                if n < 8:
+                    raise ReplyError(SYNTAX_ERROR)
+                at += 2
+            count = max(to_int(argv[at + 2]), 0)
+            start = range_start(argv[at])
+            end = range_end(argv[at + 1])
+            if at + 3 < n:
+                consumer_name = argv[at + 3]
+
+        def tx():
+            stream = self._stream(argv[1])
+            group = self._group(stream, argv[2]) if stream else None
+            if group is None:
+                raise ReplyError(
+                    f"NOGROUP No such key '{self._name(argv[1])}' or consumer group "
+                    f"'{self._name(argv[2])}'"
+                )
+            db = self._db
+            if summary:
+                if not group.pending:
+                    return [0, None, None, None]
+                lo = db.execute("SELECT id FROM pel WHERE grp=? ORDER BY id LIMIT 1", (group.rowid,)).fetchone()
+                hi = db.execute("SELECT id FROM pel WHERE grp=? ORDER BY id DESC LIMIT 1", (group.rowid,)).fetchone()
+                consumers = db.execute(
+                    "SELECT name, pending FROM consumers WHERE grp=? AND pending>0 ORDER BY name",
+                    (group.rowid,),
+                ).fetchall()
+                return [
+                    group.pending,
+                    self._id_out(from_db(lo[0])),
+                    self._id_out(from_db(hi[0])),
+                    [[self._out(name), self._out(str(p).encode())] for name, p in consumers],
+                ]
+            if consumer_name is not None:
+                consumer = self._consumer(group, consumer_name, 0, create=False)
+                if consumer is None:
+                    return []
+                where, params = "p.consumer=?", [consumer]
+            else:
+                where, params = "p.grp=?", [group.rowid]
+            if not count or start > end:
+                return []
+            now = now_ms()
+            sql = (
+                "SELECT p.id, c.name, p.delivery_time, p.delivery_count FROM pel p"
+                " LEFT JOIN consumers c ON c.id = p.consumer"
+                f" WHERE {where} AND p.id BETWEEN ? AND ?"
+            )
+            params += [to_db(start), to_db(end)]
+            if min_idle:
+                sql += " AND ? - p.delivery_time >= ?"
+                params += [now, min_idle]
+            sql += " ORDER BY p.id LIMIT ?"
+            params.append(count)
+            return [
+                [self._id_out(from_db(i)), self._out(name or b""), max(now - t, 0), c]
+                for i, name, t, c in db.execute(sql, params)
+            ]
+
+        return self._read(tx)
+
+    # ------------------------------------------------------------------ XCLAIM / XAUTOCLAIM
+
+    def _nogroup(self, argv: list[bytes]) -> ReplyError:
+        return ReplyError(
+            f"NOGROUP No such key '{self._name(argv[1])}' or consumer group '{self._name(argv[2])}'"
+        )
+
+    def cmd_xclaim(self, argv: list[bytes]) -> Any:
+        def tx():
+            stream = self._stream(argv[1])
+            group = self._group(stream, argv[2]) if stream else None
+            if group is None:
+                raise self._nogroup(argv)
+            min_idle = max(to_int(argv[4], "Invalid min-idle-time argument for XCLAIM"), 0)
+            ids = []
+            j = 5
+            while j < len(argv):
+                try:
+                    ids.append(parse_id(argv[j]))
+                except ReplyError:
+                    break
+                j += 1
+            now = now_ms()
+            force = justid = False
+            retrycount = -1
+            delivery_time = -1
+            last_id = 0
+            while j < len(argv):
+                moreargs = len(argv) - 1 - j
+                opt = argv[j].upper()
+                if opt == b"FORCE":
+                    force = True
+                elif opt == b"JUSTID":
+                    justid = True
+                elif opt == b"IDLE" and moreargs:
+                    j += 1
+                    delivery_time = now - to_int(argv[j], "Invalid IDLE option argument for XCLAIM")
+                elif opt == b"TIME" and moreargs:
+                    j += 1
+                    delivery_time = to_int(argv[j], "Invalid TIME option argument for XCLAIM")
+                elif opt == b"RETRYCOUNT" and moreargs:
+                    j += 1
+                    retrycount = to_int(argv[j], "Invalid RETRYCOUNT option argument for XCLAIM")
+                elif opt == b"LASTID" and moreargs:
+                    j += 1
+                    last_id = parse_id(argv[j])
+                else:
+                    raise ReplyError(f"ERR Unrecognized XCLAIM option '{self._name(argv[j])}'")
+                j += 1
+            db = self._db
+            if last_id > group.last:
+                db.execute("UPDATE groups SET last_id=? WHERE id=?", (to_db(last_id), group.rowid))
+            if delivery_time == -1 or delivery_time < 0 or delivery_time > now:
+                delivery_time = now
+            consumer = self._consumer(group, argv[3], now)
+            db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+            out = []
+            for sid in ids:
+                raw = to_db(sid)
+                nack = db.execute(
+                    "SELECT consumer, delivery_time, delivery_count FROM pel WHERE grp=? AND id=?",
+                    (group.rowid, raw),
+                ).fetchone()
+                fields = self._entry_fields(stream, sid)
+                if fields is None:
+                    if nack is not None:
+                        db.execute("DELETE FROM pel WHERE grp=? AND id=?", (group.rowid, raw))
+                    continue
+                if nack is None:
+                    if not force:
+                        continue
+                    db.execute(
+                        "INSERT INTO pel (grp, id, consumer, delivery_time, delivery_count)"
+                        " VALUES (?, ?, NULL, ?, 1)",
+                        (group.rowid, raw, now),
+                    )
+                    nack = (None, now, 1)
+                owner, last_delivery, deliveries = nack
+                if owner is not None and min_idle and now - last_delivery < min_idle:
+                    continue
+                if retrycount >= 0:
+                    deliveries = retrycount
+                elif not justid:
+                    deliveries += 1
+                db.execute(
+                    "UPDATE pel SET consumer=?, delivery_time=?, delivery_count=? WHERE grp=? AND id=?",
+                    (consumer, delivery_time, deliveries, group.rowid, raw),
+                )
+                db.execute("UPDATE consumers SET active_time=? WHERE id=?", (now, consumer))
+                out.append(self._id_out(sid) if justid else [self._id_out(sid), self._fields_out(fields)])
+            return out
+
+        return self._write(tx)
+
+    def cmd_xautoclaim(self, argv: list[bytes]) -> Any:
+        min_idle = max(to_int(argv[4], "Invalid min-idle-time argument for XAUTOCLAIM"), 0)
+        start = range_start(argv[5])
+        count = 100
+        justid = False
+        j = 6
+        max_count = INT64_MAX // 16
+        while j < len(argv):
+            moreargs = len(argv) - 1 - j
+            opt = argv[j].upper()
+            if opt == b"COUNT" and moreargs:
+                try:
+                    count = to_int(argv[j + 1])
+                except ReplyError:
+                    raise ReplyError("ERR COUNT must be > 0") from None
+                if not 1 <= count <= max_count:
+                    raise ReplyError("ERR COUNT must be > 0")
+                j += 1
+            elif opt == b"JUSTID":
+                justid = True
+            else:
+                raise ReplyError(SYNTAX_ERROR)
+            j += 1
+
+        def tx():
+            stream = self._stream(argv[1])
+            group = self._group(stream, argv[2]) if stream else None
+            if group is None:
+                raise self._nogroup(argv)
+            db = self._db
+            now = now_ms()
+            consumer = self._consumer(group, argv[3], now)
+            db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+            attempts = count * 10
+            rows = db.execute(
+                "SELECT id, consumer, delivery_time, delivery_count FROM pel"
+                " WHERE grp=? AND id>=? ORDER BY id LIMIT ?",
+                (group.rowid, to_db(start), attempts + 1),
+            ).fetchall()
+            remaining = count
+            examined = 0
+            claimed, deleted = [], []
+            for raw, _owner, last_delivery, deliveries in rows:
+                if examined == attempts or remaining == 0:
+                    break
+                examined += 1
+                sid = from_db(raw)
+                fields = self._entry_fields(stream, sid)
+                if fields is None:
+                    db.execute("DELETE FROM pel WHERE grp=? AND id=?", (group.rowid, raw))
+                    deleted.append(self._id_out(sid))
+                    remaining -= 1
+                    continue
+                if min_idle and now - last_delivery < min_idle:
+                    continue
+                db.execute(
+                    "UPDATE pel SET consumer=?, delivery_time=?, delivery_count=? WHERE grp=? AND id=?",
+                    (consumer, now, deliveries if justid else deliveries + 1, group.rowid, raw),
+                )
+                claimed.append(self._id_out(sid) if justid else [self._id_out(sid), self._fields_out(fields)])
+                remaining -= 1
+            cursor = from_db(rows[examined][0]) if examined < len(rows) else 0
+            if claimed:
+                db.execute("UPDATE consumers SET active_time=? WHERE id=?", (now, consumer))
+            return [self._id_out(cursor), claimed, deleted]
+
+        return self._write(tx)
+
+    # ------------------------------------------------------------------ XGROUP
+
+    def cmd_xgroup(self, argv: list[bytes]) -> Any:
+        sub = argv[1].upper()
+        if sub == b"HELP":
+            return [self._out(line.encode()) for line in _XGROUP_HELP]
+        return self._write(lambda: self._xgroup(sub, argv))
+
+    def _xgroup(self, sub: bytes, argv: list[bytes]) -> Any:
+        db = self._db
+        mkstream = False
+        entries_read: int | None = None
+        i = 5
+        while i < len(argv):
+            opt = argv[i].upper()
+            if sub == b"CREATE" and opt == b"MKSTREAM":
+                mkstream = True
+                i += 1
+            elif sub in (b"CREATE", b"SETID") and opt == b"ENTRIESREAD" and i + 1 < len(argv):
+                entries_read = to_int(argv[i + 1])
+                if entries_read < 0 and entries_read != -1:
+                    raise ReplyError("ERR value for ENTRIESREAD must be positive or -1")
+                if entries_read == -1:
+                    entries_read = None
+                i += 2
+            else:
+                raise self._subcommand_syntax(argv)
+        key, name = argv[2], argv[3]
+        stream = self._stream(key)
+        group = self._group(stream, name) if stream else None
+        if not mkstream:
+            if stream is None:
+                raise ReplyError(XGROUP_NEEDS_KEY)
+            if group is None and sub in (b"SETID", b"CREATECONSUMER", b"DELCONSUMER"):
+                raise ReplyError(
+                    f"NOGROUP No such consumer group '{self._name(name)}' for key name "
+                    f"'{self._name(key)}'"
+                )
+        n = len(argv)
+        if sub == b"CREATE" and 5 <= n <= 8:
+            if argv[4] == b"$":
+                start = stream.last if stream else 0
+            else:
+                start = parse_id(argv[4])
+            if stream is None:
+                stream = self._create_stream(key)
+            elif group is not None:
+                raise ReplyError("BUSYGROUP Consumer Group name already exists")
+            db.execute(
+                "INSERT INTO groups (stream, name, last_id, entries_read) VALUES (?, ?, ?, ?)",
+                (stream.rowid, name, to_db(start), entries_read),
+            )
+            return self._out(b"OK")
+        if sub == b"SETID" and n in (5, 7):
+            start = stream.last if argv[4] == b"$" else parse_id(argv[4], 0, strict=False)
+            db.execute(
+                "UPDATE groups SET last_id=?, entries_read=? WHERE id=?",
+                (to_db(start), entries_read, group.rowid),
+            )
+            return self._out(b"OK")
+        if sub == b"DESTROY" and n == 4:
+            if group is None:
+                return 0
+            db.execute("DELETE FROM pel WHERE grp=?", (group.rowid,))
+            db.execute("DELETE FROM consumers WHERE grp=?", (group.rowid,))
+            db.execute("DELETE FROM groups WHERE id=?", (group.rowid,))
+            return 1
+        if sub == b"CREATECONSUMER" and n == 5:
+            exists = self._consumer(group, argv[4], 0, create=False)
+            if exists is not None:
+                return 0
+            self._consumer(group, argv[4], now_ms())
+            return 1
+        if sub == b"DELCONSUMER" and n == 5:
+            row = db.execute(
+                "SELECT id, pending FROM consumers WHERE grp=? AND name=?", (group.rowid, argv[4])
+            ).fetchone()
+            if row is None:
+                return 0
+            db.execute("DELETE FROM pel WHERE consumer=?", (row[0],))
+            db.execute("DELETE FROM consumers WHERE id=?", (row[0],))
+            return row[1]
+        raise self._subcommand_syntax(argv)
+
+    def _subcommand_syntax(self, argv: list[bytes]) -> ReplyError:
+        return ReplyError(
+            f"ERR unknown subcommand or wrong number of arguments for "
+            f"'{self._name(argv[1])}'. Try {self._name(argv[0]).upper()} HELP."
+        )
+
+    # ------------------------------------------------------------------ XINFO
+
+    def cmd_xinfo(self, argv: list[bytes]) -> Any:
+        sub = argv[1].upper()
+        if sub == b"HELP":
+            return [self._out(line.encode()) for line in _XINFO_HELP]
+        return self._read(lambda: self._xinfo(sub, argv))
+
+    def _xinfo(self, sub: bytes, argv: list[bytes]) -> Any:
+        stream = self._stream(argv[2])
+        if stream is None:
+            raise ReplyError(NO_SUCH_KEY)
+        db = self._db
+        out = self._out
+        first_id = self._first_id(stream)
+        if sub == b"CONSUMERS" and len(argv) == 4:
+            group = self._group(stream, argv[3])
+            if group is None:
+                raise ReplyError(
+                    f"NOGROUP No such consumer group '{self._name(argv[3])}' for key name "
+                    f"'{self._name(argv[2])}'"
+                )
+            now = now_ms()
+            reply = []
+            for name, pending, seen, active in db.execute(
+                "SELECT name, pending, seen_time, active_time FROM consumers WHERE grp=? ORDER BY name",
+                (group.rowid,),
+            ):
+                reply.append([
+                    out(b"name"), out(name), out(b"pending"), pending,
+                    out(b"idle"), max(now - seen, 0),
+                    out(b"inactive"), now - active if active != -1 else -1,
+                ])  # fmt: skip
+            return reply
+        if sub == b"GROUPS" and len(argv) == 3:
+            reply = []
+            for row in self._groups(stream):
+                group = Group(row)
+                consumers = db.execute(
+                    "SELECT count(*) FROM consumers WHERE grp=?", (group.rowid,)
+                ).fetchone()[0]
+                reply.append([
+                    out(b"name"), out(group.name), out(b"consumers"), consumers,
+                    out(b"pending"), group.pending,
+                    out(b"last-delivered-id"), self._id_out(group.last),
+                    out(b"entries-read"), group.entries_read,
+                    out(b"lag"), self._lag(stream, first_id, group),
+                ])  # fmt: skip
+            return reply
+        if sub == b"STREAM":
+            return self._xinfo_stream(stream, first_id, argv)
+        raise self._subcommand_syntax(argv)
+
+    def _groups(self, stream: Stream) -> list[tuple]:
+        return self._db.execute(
+            "SELECT id, name, last_id, entries_read, pending FROM groups WHERE stream=? ORDER BY name",
+            (stream.rowid,),
+        ).fetchall()
+
+    def _xinfo_stream(self, stream: Stream, first_id: int, argv: list[bytes]) -> Any:
+        out, id_out, db = self._out, self._id_out, self._db
+        full = len(argv) > 3
+        count = 10
+        if full:
+            if argv[3].upper() != b"FULL":
+                raise ReplyError(SYNTAX_ERROR)
+            if len(argv) == 6 and argv[4].upper() == b"COUNT":
+                count = max(to_int(argv[5]), 0)
+            elif len(argv) != 4:
+                raise ReplyError(SYNTAX_ERROR)
+        nodes = 0
+        if stream.length:
+            head = db.execute(
+                "SELECT node FROM entries WHERE stream=? ORDER BY id LIMIT 1", (stream.rowid,)
+            ).fetchone()[0]
+            nodes = stream.tail_node - head + 1
+        reply = [
+            out(b"length"), stream.length,
+            out(b"radix-tree-keys"), nodes,
+            out(b"radix-tree-nodes"), nodes + 1 if nodes else 1,
+            out(b"last-generated-id"), id_out(stream.last),
+            out(b"max-deleted-entry-id"), id_out(stream.max_deleted),
+            out(b"entries-added"), stream.added,
+            out(b"recorded-first-entry-id"), id_out(first_id),
+        ]  # fmt: skip
+        if not full:
+            groups = db.execute("SELECT count(*) FROM groups WHERE stream=?", (stream.rowid,)).fetchone()[0]
+            first = self._range(stream, 0, MAX_ID, 1)
+            last = self._range(stream, 0, MAX_ID, 1, rev=True)
+            reply += [
+                out(b"groups"), groups,
+                out(b"first-entry"), first[0] if first else None,
+                out(b"last-entry"), last[0] if last else None,
+            ]  # fmt: skip
+            return reply
+        limit = count or -1
+        groups_reply = []
+        for row in self._groups(stream):
+            group = Group(row)
+            pel = [
+                [id_out(from_db(i)), out(name or b""), t, c]
+                for i, name, t, c in db.execute(
+                    "SELECT p.id, c.name, p.delivery_time, p.delivery_count FROM pel p"
+                    " LEFT JOIN consumers c ON c.id = p.consumer WHERE p.grp=? ORDER BY p.id LIMIT ?",
+                    (group.rowid, limit),
+                )
+            ]
+            consumers = []
+            for cid, name, seen, active, pending in db.execute(
+                "SELECT id, name, seen_time, active_time, pending FROM consumers WHERE grp=? ORDER BY name",
+                (group.rowid,),
+            ).fetchall():
+                own = [
+                    [id_out(from_db(i)), t, c]
+                    for i, t, c in db.execute(
+                        "SELECT id, delivery_time, delivery_count FROM pel WHERE consumer=? ORDER BY id LIMIT ?",
+                        (cid, limit),
+                    )
+                ]
+                consumers.append([
+                    out(b"name"), out(name), out(b"seen-time"), seen,
+                    out(b"active-time"), active, out(b"pel-count"), pending,
+                    out(b"pending"), own,
+                ])  # fmt: skip
+            groups_reply.append([
+                out(b"name"), out(group.name),
+                out(b"last-delivered-id"), id_out(group.last),
+                out(b"entries-read"), group.entries_read,
+                out(b"lag"), self._lag(stream, first_id, group),
+                out(b"pel-count"), group.pending,
+                out(b"pending"), pel,
+                out(b"consumers"), consumers,
+            ])  # fmt: skip
+        reply += [
+            out(b"entries"), self._range(stream, 0, MAX_ID, count),
+            out(b"groups"), groups_reply,
+        ]  # fmt: skip
+        return reply
+
+    # ------------------------------------------------------------------ keys
+
+    def cmd_del(self, argv: list[bytes]) -> int:
+        def tx():
+            removed = 0
+            for key in dict.fromkeys(argv[1:]):
+                stream = self._stream(key)
+                if stream is not None:
+                    self._drop_stream(stream)
+                    removed += 1
+            return removed
+
+        return self._write(tx)
+
+    def _drop_stream(self, stream: Stream) -> None:
+        db = self._db
+        for (gid,) in db.execute("SELECT id FROM groups WHERE stream=?", (stream.rowid,)).fetchall():
+            db.execute("DELETE FROM pel WHERE grp=?", (gid,))
+            db.execute("DELETE FROM consumers WHERE grp=?", (gid,))
+        db.execute("DELETE FROM groups WHERE stream=?", (stream.rowid,))
+        db.execute("DELETE FROM entries WHERE stream=?", (stream.rowid,))
+        db.execute("DELETE FROM streams WHERE id=?", (stream.rowid,))
+
+    def cmd_exists(self, argv: list[bytes]) -> int:
+        def tx():
+            q = "SELECT 1 FROM streams WHERE name=?"
+            return sum(1 for key in argv[1:] if self._db.execute(q, (key,)).fetchone())
+
+        return self._read(tx)
+
+    def cmd_type(self, argv: list[bytes]) -> Any:
+        found = self._read(
+            lambda: self._db.execute("SELECT 1 FROM streams WHERE name=?", (argv[1],)).fetchone()
+        )
+        return self._out(b"stream" if found else b"none")
+
+    def cmd_keys(self, argv: list[bytes]) -> list:
+        match = glob_matcher(argv[1])
+        rows = self._read(lambda: self._db.execute("SELECT name FROM streams ORDER BY id").fetchall())
+        return [self._out(name) for (name,) in rows if match(name)]
+
+    def cmd_scan(self, argv: list[bytes]) -> list:
+        cursor = to_int(argv[1], "ERR invalid cursor")
+        count, match, type_ok = 10, None, True
+        j = 2
+        while j < len(argv):
+            opt = argv[j].upper()
+            if j + 1 >= len(argv):
+                raise ReplyError(SYNTAX_ERROR)
+            if opt == b"COUNT":
+                count = to_int(argv[j + 1])
+                if count < 1:
+                    raise ReplyError(SYNTAX_ERROR)
+            elif opt == b"MATCH":
+                match = glob_matcher(argv[j + 1])
+            elif opt == b"TYPE":
+                type_ok = argv[j + 1].lower() == b"stream"
+            else:
+                raise ReplyError(SYNTAX_ERROR)
+            j += 2
+        rows = self._read(
+            lambda: self._db.execute(
+                "SELECT id, name FROM streams WHERE id>? ORDER BY id LIMIT ?", (cursor, count)
+            ).fetchall()
+        )
+        next_cursor = rows[-1][0] if len(rows) == count else 0
+        names = [self._out(n) for _, n in rows if type_ok and (match is None or match(n))]
+        return [self._out(str(next_cursor).encode()), names]
+
+    def cmd_ping(self, argv: list[bytes]) -> Any:
+        return self._out(argv[1]) if len(argv) > 1 else self._out(b"PONG")
+
+    def cmd_flushdb(self, argv: list[bytes]) -> Any:
+        def tx():
+            for table in ("pel", "consumers", "groups", "entries", "streams"):
+                self._db.execute(f"DELETE FROM {table}")
+
+        self._write(tx)
+        return self._out(b"OK")
+
+
+def glob_matcher(pattern: bytes) -> Callable[[bytes], bool]:
+    """Redis's KEYS/SCAN MATCH glob (``*``, ``?``, ``[...]``, ``[^...]``, ``\\`` escapes)."""
+    out = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i : i + 1]
+        if c == b"\\" and i + 1 < n:
+            out.append(re.escape(pattern[i + 1 : i + 2]))
+            i += 2
+            continue
+        if c == b"*":
+            out.append(b".*")
+        elif c == b"?":
+            out.append(b".")
+        elif c == b"[":
+            j = i + 1
+            negate = j < n and pattern[j : j + 1] == b"^"
+            if negate:
+                j += 1
+            members = []
+            while j < n and pattern[j : j + 1] != b"]":
+                if pattern[j : j + 1] == b"\\" and j + 1 < n:
+                    members.append(re.escape(pattern[j + 1 : j + 2]))
+                    j += 2
+                elif j + 2 < n and pattern[j + 1 : j + 2] == b"-" and pattern[j + 2 : j + 3] != b"]":
+                    lo, hi = sorted((pattern[j : j + 1], pattern[j + 2 : j + 3]))
+                    members.append(re.escape(lo) + b"-" + re.escape(hi))
+                    j += 3
+                else:
+                    members.append(re.escape(pattern[j : j + 1]))
+                    j += 1
+            out.append(b"[" + (b"^" if negate else b"") + b"".join(members) + b"]" if members else b"(?!)")
+            i = j + 1
+            continue
+        else:
+            out.append(re.escape(c))
+        i += 1
+    regex = re.compile(b"".join(out), re.DOTALL)
+    return lambda name: regex.fullmatch(name) is not None
+
+
+_XGROUP_HELP = [
+    "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CREATE <key> <groupname> <id|$> [option]",
+    "DESTROY <key> <groupname>",
+    "CREATECONSUMER <key> <groupname> <consumer>",
+    "DELCONSUMER <key> <groupname> <consumer>",
+    "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+]
+_XINFO_HELP = [
+    "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CONSUMERS <key> <groupname>",
+    "GROUPS <key>",
+    "STREAM <key> [FULL [COUNT <count>]",
+]
+
+_COMMANDS: dict[bytes, Callable[[Engine, list[bytes]], Any]] = {
+    b"XADD": Engine.cmd_xadd,
+    b"XTRIM": Engine.cmd_xtrim,
+    b"XDEL": Engine.cmd_xdel,
+    b"XLEN": Engine.cmd_xlen,
+    b"XRANGE": Engine.cmd_xrange,
+    b"XREVRANGE": Engine.cmd_xrevrange,
+    b"XREAD": lambda self, argv: self._read_command(argv, group_mode=False),
+    b"XREADGROUP": lambda self, argv: self._read_command(argv, group_mode=True),
+    b"XACK": Engine.cmd_xack,
+    b"XPENDING": Engine.cmd_xpending,
+    b"XCLAIM": Engine.cmd_xclaim,
+    b"XAUTOCLAIM": Engine.cmd_xautoclaim,
+    b"XGROUP": Engine.cmd_xgroup,
+    b"XINFO": Engine.cmd_xinfo,
+    b"DEL": Engine.cmd_del,
+    b"EXISTS": Engine.cmd_exists,
+    b"TYPE": Engine.cmd_type,
+    b"KEYS": Engine.cmd_keys,
+    b"SCAN": Engine.cmd_scan,
+    b"PING": Engine.cmd_ping,
+    b"FLUSHDB": Engine.cmd_flushdb,
+    b"FLUSHALL": Engine.cmd_flushdb,
+}
+
+__all__ = ["Engine", "INVALID_ID"]

@@ -1,0 +1,122 @@
+"""The database schema: ordered, append-only, named migrations (the only place DDL lives).
+
+A streamctl database is recognised by ``PRAGMA application_id`` (:data:`APPLICATION_ID`);
+its version is ``PRAGMA user_version``, the number of migrations applied. A migration is
+never edited once released: a change is a new function appended below.
+
+Layout, and why:
+
+* ``streams`` — one row per stream key, holding everything XINFO STREAM reports in O(1)
+  (length, last-generated-id, max-deleted-entry-id, entries-added) plus the bookkeeping of
+  the newest "node" (see ``entries.node``).
+* ``entries`` — ``(stream, id)`` is the primary key of a WITHOUT ROWID table, so every range
+  read is one index seek. ``id`` is the 16-byte big-endian ID (byte order = ID order),
+  ``fields`` the packed field/value list (``streamctl.codec``). ``node`` numbers the
+  radix-tree node Redis would have put the entry in; approximate (``~``) trimming removes
+  whole nodes, as Redis does, so ``MAXLEN ~`` gives the same lengths here as there.
+* ``groups``/``consumers``/``pel`` — consumer groups. ``pending`` counters on groups and
+  consumers are kept by triggers on ``pel``, so XINFO and ``info`` never count a PEL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+#: "STRM": marks a file as a streamctl database.
+APPLICATION_ID = 0x5354524D
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    # Statement by statement: executescript() would COMMIT the migration's transaction.
+    for statement in (
+        """
+        CREATE TABLE streams (
+            id              INTEGER PRIMARY KEY,
+            name            BLOB NOT NULL UNIQUE,
+            last_id         BLOB NOT NULL,
+            max_deleted_id  BLOB NOT NULL,
+            entries_added   INTEGER NOT NULL DEFAULT 0,
+            length          INTEGER NOT NULL DEFAULT 0,
+            tail_node       INTEGER NOT NULL DEFAULT 0,
+            tail_entries    INTEGER NOT NULL DEFAULT 0,
+            tail_bytes      INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+        """
+        CREATE TABLE entries (
+            stream  INTEGER NOT NULL,
+            id      BLOB NOT NULL,
+            node    INTEGER NOT NULL,
+            fields  BLOB NOT NULL,
+            PRIMARY KEY (stream, id)
+        ) WITHOUT ROWID;
+        """,
+        """
+        CREATE TABLE groups (
+            id            INTEGER PRIMARY KEY,
+            stream        INTEGER NOT NULL,
+            name          BLOB NOT NULL,
+            last_id       BLOB NOT NULL,
+            entries_read  INTEGER,            -- NULL: invalid (Redis shows nil)
+            pending       INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (stream, name)
+        );
+        """,
+        """
+        CREATE TABLE consumers (
+            id           INTEGER PRIMARY KEY,
+            grp          INTEGER NOT NULL,
+            name         BLOB NOT NULL,
+            seen_time    INTEGER NOT NULL,
+            active_time  INTEGER NOT NULL DEFAULT -1,
+            pending      INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (grp, name)
+        );
+        """,
+        """
+        CREATE TABLE pel (
+            grp             INTEGER NOT NULL,
+            id              BLOB NOT NULL,
+            consumer        INTEGER,
+            delivery_time   INTEGER NOT NULL,
+            delivery_count  INTEGER NOT NULL,
+            PRIMARY KEY (grp, id)
+        ) WITHOUT ROWID;
+        """,
+        """
+        CREATE INDEX pel_by_consumer ON pel (consumer, id);
+        """,
+        """
+        CREATE TRIGGER pel_added AFTER INSERT ON pel BEGIN
+            UPDATE groups SET pending = pending + 1 WHERE id = NEW.grp;
+            UPDATE consumers SET pending = pending + 1 WHERE id = NEW.consumer;
+        END;
+        """,
+        """
+        CREATE TRIGGER pel_removed AFTER DELETE ON pel BEGIN
+            UPDATE groups SET pending = pending - 1 WHERE id = OLD.grp;
+            UPDATE consumers SET pending = pending - 1 WHERE id = OLD.consumer;
+        END;
+        """,
+        """
+        CREATE TRIGGER pel_moved AFTER UPDATE OF consumer ON pel
+        WHEN OLD.consumer IS NOT NEW.consumer BEGIN
+            UPDATE consumers SET pending = pending - 1 WHERE id = OLD.consumer;
+            UPDATE consumers SET pending = pending + 1 WHERE id = NEW.consumer;
+        END;
+        """,
+    ):
+        db.execute(statement)
+
+
+LATEST_VERSION = len(MIGRATIONS)
