@@ -98,7 +98,7 @@ def _check_existing_file(path: str) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise DatabaseError(f"{path}: {exc.strerror}") from None
+        raise DatabaseError(f"{path}: cannot open or create database ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
         raise DatabaseError(f"{path}: is a directory, not a database file")
     if not stat.S_ISREG(st.st_mode):
