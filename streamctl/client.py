@@ -41,6 +41,27 @@ def _response_callbacks() -> dict[str, Any]:
 
 
 _CALLBACKS = _response_callbacks()
+
+
+def _xinfo_stream_as_default_client(parse):
+    """redis-py's default client (RESP3 wire, legacy shapes) leaves the consumer maps of
+    ``XINFO STREAM FULL`` with bytes keys when responses are not decoded, where the RESP2
+    parser would make them str. Users see the default client's shape; so do we."""
+
+    def callback(response, **options):
+        data = parse(response, **options)
+        if options.get("full") and options.get("_bytes_mode"):
+            for group in data.get("groups", ()):
+                group["consumers"] = [
+                    {key.encode(): value for key, value in consumer.items()}
+                    for consumer in group.get("consumers") or ()
+                ]
+        return data
+
+    return callback
+
+
+_CALLBACKS["XINFO STREAM"] = _xinfo_stream_as_default_client(_CALLBACKS["XINFO STREAM"])
 _CLIENT_ONLY_OPTIONS = ("keys", "_never_decode", "_empty_response")
 
 
@@ -125,14 +146,31 @@ class SQLiteClient(KeyCommands, StreamCommands):
         return self._encoder
 
     def _encode_args(self, args: tuple) -> list[bytes]:
-        encode = self._encoder.encode
-        return [encode(a) for a in args]
+        # str and bytes inline (the common case, on every call); anything else goes
+        # through redis-py's Encoder for its exact DataError on unsupported types.
+        encoder = self._encoder
+        encoding, errors_mode = encoder.encoding, encoder.encoding_errors
+        out = []
+        for arg in args:
+            kind = type(arg)
+            if kind is str:
+                out.append(arg.encode(encoding, errors_mode))
+            elif kind is bytes:
+                out.append(arg)
+            else:
+                out.append(encoder.encode(arg))
+        return out
 
     def _parse(self, command_name: str, reply: Any, options: dict[str, Any]) -> Any:
         for name in _CLIENT_ONLY_OPTIONS:
             options.pop(name, None)
-        callback = self.response_callbacks.get(command_name.upper())
-        return callback(reply, **options) if callback else reply
+        name = command_name.upper()
+        callback = self.response_callbacks.get(name)
+        if callback is None:
+            return reply
+        if name == "XINFO STREAM" and not self.decode_responses:
+            options["_bytes_mode"] = True
+        return callback(reply, **options)
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         try:

@@ -94,23 +94,37 @@ def encode_arg(arg: Any) -> bytes:
 
 
 class Stream:
-    """The ``streams`` row of one key, loaded for the length of one command."""
+    """One stream key's state, loaded for the length of one command.
 
-    __slots__ = ("rowid", "last", "max_deleted", "added", "length", "tail_node",
-                 "tail_entries", "tail_bytes")  # fmt: skip
+    The counters are derived (see :mod:`streamctl.schema`): from the ``streams`` row's
+    floors and the newest entry row, which carries entries-added and its node's fill.
+    """
 
-    def __init__(self, row: tuple):
+    __slots__ = ("rowid", "last", "last_entry", "max_deleted", "added", "length",
+                 "tail_node", "tail_entries", "tail_bytes")  # fmt: skip
+
+    def __init__(self, row: tuple, tail: tuple | None):
         self.rowid = row[0]
         self.last = from_db(row[1])
         self.max_deleted = from_db(row[2])
-        self.added, self.length, self.tail_node, self.tail_entries, self.tail_bytes = row[3:]
+        floor, removed = row[3], row[4]
+        if tail is None:
+            self.last_entry = 0
+            self.added = floor
+            self.tail_node = self.tail_entries = self.tail_bytes = 0
+        else:
+            self.last_entry = from_db(tail[0])
+            self.last = max(self.last, self.last_entry)
+            self.added = max(floor, tail[1])
+            self.tail_node, self.tail_entries, self.tail_bytes = tail[2], tail[3], tail[4]
+        self.length = self.added - removed
 
     def save(self, db: sqlite3.Connection) -> None:
+        """Write the floors back: needed after anything but a plain append."""
         db.execute(
-            "UPDATE streams SET last_id=?, max_deleted_id=?, entries_added=?, length=?,"
-            " tail_node=?, tail_entries=?, tail_bytes=? WHERE id=?",
-            (to_db(self.last), to_db(self.max_deleted), self.added, self.length,
-             self.tail_node, self.tail_entries, self.tail_bytes, self.rowid),
+            "UPDATE streams SET last_id=?, max_deleted_id=?, added_floor=?, removed=? WHERE id=?",
+            (to_db(self.last), to_db(self.max_deleted), self.added, self.added - self.length,
+             self.rowid),
         )  # fmt: skip
 
 
@@ -267,19 +281,26 @@ class Engine:
     # ------------------------------------------------------------------ lookups
 
     def _stream(self, key: bytes) -> Stream | None:
-        row = self._db.execute(
-            "SELECT id, last_id, max_deleted_id, entries_added, length, tail_node,"
-            " tail_entries, tail_bytes FROM streams WHERE name=?",
+        db = self._db
+        row = db.execute(
+            "SELECT id, last_id, max_deleted_id, added_floor, removed FROM streams WHERE name=?",
             (key,),
         ).fetchone()
-        return Stream(row) if row else None
+        if row is None:
+            return None
+        tail = db.execute(
+            "SELECT id, added, node, node_entries, node_bytes FROM entries"
+            " WHERE stream=? ORDER BY id DESC LIMIT 1",
+            (row[0],),
+        ).fetchone()
+        return Stream(row, tail)
 
     def _create_stream(self, key: bytes) -> Stream:
         cur = self._db.execute(
             "INSERT INTO streams (name, last_id, max_deleted_id) VALUES (?, ?, ?)",
             (key, ZERO, ZERO),
         )
-        return Stream((cur.lastrowid, ZERO, ZERO, 0, 0, 0, 0, 0))
+        return Stream((cur.lastrowid, ZERO, ZERO, 0, 0), None)
 
     def _group(self, stream: Stream, name: bytes) -> Group | None:
         row = self._db.execute(
@@ -304,12 +325,6 @@ class Engine:
     def _first_id(self, stream: Stream) -> int:
         row = self._db.execute(
             "SELECT id FROM entries WHERE stream=? ORDER BY id LIMIT 1", (stream.rowid,)
-        ).fetchone()
-        return from_db(row[0]) if row else 0
-
-    def _last_entry_id(self, stream: Stream) -> int:
-        row = self._db.execute(
-            "SELECT id FROM entries WHERE stream=? ORDER BY id DESC LIMIT 1", (stream.rowid,)
         ).fetchone()
         return from_db(row[0]) if row else 0
 
@@ -433,16 +448,18 @@ class Engine:
             if new <= last:
                 raise ReplyError(XADD_TOO_SMALL)
             self._place_in_node(stream, fields, values_bytes)
-            self._db.execute(
-                "INSERT INTO entries (stream, id, node, fields) VALUES (?, ?, ?, ?)",
-                (stream.rowid, to_db(new), stream.tail_node, blob),
-            )
-            stream.last = new
             stream.added += 1
-            stream.length += 1
+            self._db.execute(
+                "INSERT INTO entries (stream, id, added, node, node_entries, node_bytes, fields)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (stream.rowid, to_db(new), stream.added, stream.tail_node, stream.tail_entries,
+                 stream.tail_bytes, blob),
+            )  # fmt: skip
             if args.strategy is not None:
-                self._trim(stream, args)
-            stream.save(self._db)
+                stream.last = stream.last_entry = new
+                stream.length += 1
+                if self._trim(stream, args):
+                    stream.save(self._db)
             return self._id_out(new)
 
         return self._write(tx)
@@ -539,24 +556,14 @@ class Engine:
                     stream.max_deleted = max(stream.max_deleted, sid)
             if deleted:
                 stream.length -= deleted
-                # Redis frees a node whose entries are all deleted: the next XADD opens a
-                # new one. Mirror that for the newest node.
-                tail = self._db.execute(
-                    "SELECT node FROM entries WHERE stream=? ORDER BY id DESC LIMIT 1",
-                    (stream.rowid,),
-                ).fetchone()
-                if tail is None or tail[0] != stream.tail_node:
-                    stream.tail_entries = 0
                 stream.save(self._db)
             return deleted
 
         return self._write(tx)
 
     def cmd_xlen(self, argv: list[bytes]) -> int:
-        row = self._read(
-            lambda: self._db.execute("SELECT length FROM streams WHERE name=?", (argv[1],)).fetchone()
-        )
-        return row[0] if row else 0
+        stream = self._read(lambda: self._stream(argv[1]))
+        return stream.length if stream else 0
 
     # ------------------------------------------------------------------ XRANGE
 
@@ -681,16 +688,17 @@ class Engine:
         for key, gt in zip(args.keys, args.ids):
             stream = self._stream(key)
             if group_mode:
-                if stream is None:
-                    raise ReplyError("UNBLOCKED the stream key no longer exists")
-                group = self._group(stream, args.group)
+                # Valkey re-runs a woken XREADGROUP: a deleted key or destroyed group
+                # gives the command's own NOGROUP error.
+                group = self._group(stream, args.group) if stream else None
                 if group is None:
                     raise ReplyError(
-                        "NOGROUP the consumer group this client was blocked on no longer exists"
+                        f"NOGROUP No such key '{self._name(key)}' or consumer group "
+                        f"'{self._name(args.group)}' in XREADGROUP with GROUP option"
                     )
-                if stream.length and self._last_entry_id(stream) > group.last:
+                if stream.length and stream.last_entry > group.last:
                     return True
-            elif stream is not None and stream.length and self._last_entry_id(stream) > gt:
+            elif stream is not None and stream.length and stream.last_entry > gt:
                 return True
         return False
 
@@ -707,10 +715,13 @@ class Engine:
                         "ERR The > ID can be specified only when calling XREADGROUP using the "
                         "GROUP <group> <consumer> option."
                     )
-                elif raw == b"+":
-                    args.ids[idx] = (self._last_entry_id(stream) - 1) if stream and stream.length else (
-                        stream.last if stream else 0
-                    )
+                elif raw == b"+":  # Redis 7.4+ / Valkey: the last entry
+                    if stream is None:
+                        args.ids[idx] = 0
+                    elif stream.last == 0:
+                        raise ReplyError("ERR the stream last element ID is 0-0")
+                    else:
+                        args.ids[idx] = stream.last - 1
                 else:
                     args.ids[idx] = parse_id(raw)
         else:
@@ -719,7 +730,7 @@ class Engine:
         for key, stream, gt in zip(args.keys, streams, args.ids):
             if stream is None or not stream.length:
                 continue
-            if self._last_entry_id(stream) > gt:
+            if stream.last_entry > gt:
                 reply.append([self._out(key), self._range(stream, gt + 1, MAX_ID, args.count)])
         return reply or None
 
@@ -746,6 +757,13 @@ class Engine:
                         "the > ID to get new messages. The $ ID would just return an empty "
                         "result set."
                     )
+                if raw == b"+":
+                    raise ReplyError(
+                        "ERR The + ID is meaningless in the context of XREADGROUP: you want to "
+                        "read the history of this consumer by specifying a proper ID, or use "
+                        "the > ID to get new messages. The + ID would just return an empty "
+                        "result set."
+                    )
                 if raw != b">":
                     args.ids[idx] = parse_id(raw)
             targets.append((key, stream, group))
@@ -755,7 +773,7 @@ class Engine:
             db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
             if wanted != b">":
                 reply.append([self._out(key), self._history(stream, group, consumer, wanted, args.count, now)])
-            elif stream.length and self._last_entry_id(stream) > group.last:
+            elif stream.length and stream.last_entry > group.last:
                 entries = self._deliver(stream, group, consumer, args.count, args.noack, now)
                 reply.append([self._out(key), entries])
         return reply or None
@@ -793,9 +811,14 @@ class Engine:
         first_id = self._first_id(stream)
         out = []
         entries_read = group.entries_read
+        previous = group.last
         for raw, fields in rows:
             sid = from_db(raw)
-            if entries_read is not None and not self._tombstone_after(stream, first_id, sid):
+            if (
+                entries_read is not None
+                and previous >= first_id
+                and not self._tombstone_after(stream, previous)
+            ):
                 entries_read += 1
             elif stream.added:
                 entries_read = self._estimate_read(stream, first_id, sid)
@@ -807,6 +830,7 @@ class Engine:
                     " delivery_count=1",
                     (group.rowid, raw, consumer, now),
                 )
+            previous = sid
             out.append([self._id_out(sid), self._fields_out(fields)])
         last = from_db(rows[-1][0])
         db.execute(
@@ -819,13 +843,15 @@ class Engine:
         return out
 
     # ------------------------------------------------------------------ lag accounting
+    # entries-read and lag follow Valkey 9 (checked against the live server): Redis 8's
+    # fixes of the estimates around deletions (the tombstone check starts at the group's
+    # previous last ID; IDs before the newest tombstone are not estimable), with the 7.x
+    # lag function (no special cases for emptied or trimmed streams).
 
     @staticmethod
-    def _tombstone_after(stream: Stream, first_id: int, start: int) -> bool:
+    def _tombstone_after(stream: Stream, start: int) -> bool:
         """Redis's streamRangeHasTombstones(s, start, +inf)."""
         if not stream.length or stream.max_deleted == 0:
-            return False
-        if first_id > stream.max_deleted:
             return False
         return start <= stream.max_deleted
 
@@ -836,6 +862,8 @@ class Engine:
             return 0
         if not stream.length and sid <= stream.last:
             return stream.added
+        if sid != 0 and sid < stream.max_deleted:
+            return None  # deletions between sid and the end: unknown
         if sid == stream.last:
             return stream.added
         if sid > stream.last:
@@ -850,7 +878,7 @@ class Engine:
     def _lag(self, stream: Stream, first_id: int, group: Group) -> int | None:
         if not stream.added:
             return 0
-        if group.entries_read is not None and not self._tombstone_after(stream, first_id, group.last):
+        if group.entries_read is not None and not self._tombstone_after(stream, group.last):
             return stream.added - group.entries_read
         estimate = self._estimate_read(stream, first_id, group.last)
         return None if estimate is None else stream.added - estimate

@@ -6,14 +6,16 @@ never edited once released: a change is a new function appended below.
 
 Layout, and why:
 
-* ``streams`` — one row per stream key, holding everything XINFO STREAM reports in O(1)
-  (length, last-generated-id, max-deleted-entry-id, entries-added) plus the bookkeeping of
-  the newest "node" (see ``entries.node``).
 * ``entries`` — ``(stream, id)`` is the primary key of a WITHOUT ROWID table, so every range
   read is one index seek. ``id`` is the 16-byte big-endian ID (byte order = ID order),
   ``fields`` the packed field/value list (``streamctl.codec``). ``node`` numbers the
   radix-tree node Redis would have put the entry in; approximate (``~``) trimming removes
   whole nodes, as Redis does, so ``MAXLEN ~`` gives the same lengths here as there.
+* ``streams`` — one row per stream key. The stream's counters are *derived*: the newest
+  entry row carries entries-added and its node's fill, and ``streams`` keeps floors that
+  only deletions and trims move (last-generated-id = max(floor, newest id); length =
+  entries-added − removed). So an XADD writes one row in one B-tree page — the cost of
+  a raw single-row insert — instead of also rewriting a counters row on another page.
 * ``groups``/``consumers``/``pel`` — consumer groups. ``pending`` counters on groups and
   consumers are kept by triggers on ``pel``, so XINFO and ``info`` never count a PEL.
 """
@@ -43,21 +45,21 @@ def m001_initial(db: sqlite3.Connection) -> None:
         CREATE TABLE streams (
             id              INTEGER PRIMARY KEY,
             name            BLOB NOT NULL UNIQUE,
-            last_id         BLOB NOT NULL,
+            last_id         BLOB NOT NULL,           -- floor of last-generated-id
             max_deleted_id  BLOB NOT NULL,
-            entries_added   INTEGER NOT NULL DEFAULT 0,
-            length          INTEGER NOT NULL DEFAULT 0,
-            tail_node       INTEGER NOT NULL DEFAULT 0,
-            tail_entries    INTEGER NOT NULL DEFAULT 0,
-            tail_bytes      INTEGER NOT NULL DEFAULT 0
+            added_floor     INTEGER NOT NULL DEFAULT 0,  -- floor of entries-added
+            removed         INTEGER NOT NULL DEFAULT 0   -- entries ever deleted or trimmed
         );
         """,
         """
         CREATE TABLE entries (
-            stream  INTEGER NOT NULL,
-            id      BLOB NOT NULL,
-            node    INTEGER NOT NULL,
-            fields  BLOB NOT NULL,
+            stream        INTEGER NOT NULL,
+            id            BLOB NOT NULL,
+            added         INTEGER NOT NULL,  -- entries-added once this entry was added
+            node          INTEGER NOT NULL,
+            node_entries  INTEGER NOT NULL,  -- entries appended to the node so far
+            node_bytes    INTEGER NOT NULL,  -- estimated listpack bytes of the node so far
+            fields        BLOB NOT NULL,
             PRIMARY KEY (stream, id)
         ) WITHOUT ROWID;
         """,

@@ -147,7 +147,7 @@ def test_destroying_the_group_unblocks_the_reader_with_redis_error(tmp_path):
     assert r.xgroup_destroy("s", "g") == 1
     got = finish(reader, timeout=30)
     assert got == {
-        "error": "NOGROUP the consumer group this client was blocked on no longer exists",
+        "error": "NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option",
         "type": "ResponseError",
     }
     r.close()
