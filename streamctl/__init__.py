@@ -8,7 +8,11 @@ This module stays import-light: the command line's hot path imports it.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+# Typing names only (importing typing would cost the CLI's start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["connect", "__version__"]

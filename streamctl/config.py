@@ -7,21 +7,30 @@ Precedence (DESIGN §5): an explicit target (``--db``/``--url``) > ``STREAMCTL_U
 from __future__ import annotations
 
 import os
+import re
 import sys
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote
 
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 SQLITE_SCHEME = "sqlite://"
 
 
-@dataclass(frozen=True)
 class Target:
-    """A resolved connect() target: either a SQLite file or a Redis URL."""
+    """A resolved connect() target: either a SQLite file or a Redis URL.
 
-    kind: str  # "sqlite" or "redis"
-    location: str  # file path or Redis URL
-    options: dict[str, str] = field(default_factory=dict)
+    (A plain class, not a dataclass: importing dataclasses costs the CLI's hot path
+    several milliseconds.)"""
+
+    __slots__ = ("kind", "location", "options")
+
+    def __init__(self, kind: str, location: str, options: dict[str, str] | None = None):
+        self.kind = kind  # "sqlite" or "redis"
+        self.location = location  # file path or Redis URL
+        self.options = options or {}
+
+    def __repr__(self) -> str:
+        return f"Target({self.kind!r}, {self.location!r}, {self.options!r})"
 
 
 def default_db_path() -> str:
@@ -56,9 +65,12 @@ def resolve(target: str | os.PathLike | None = None) -> Target:
         path, _, query = rest.partition("?")
         options = dict(parse_qsl(query, keep_blank_values=True))
         return Target("sqlite", unquote(path) or default_db_path(), options)
-    if "://" in text.split("/", 1)[0] + "/" and not os.path.exists(text):
-        scheme = text.split("://", 1)[0]
-        raise ValueError(f"unsupported URL scheme {scheme!r}: use a file path, sqlite:///PATH or redis://")
+    scheme = _URL_SCHEME.match(text)
+    if scheme:
+        raise ValueError(
+            f"unsupported URL scheme {scheme.group(1)!r}: use a file path, sqlite:///PATH or "
+            "redis://HOST:PORT/DB"
+        )
     return Target("sqlite", text)
 
 

@@ -28,14 +28,18 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from . import codec, storage
 from .errors import ReplyError, WrongArgs
 from .ids import INVALID_ID, MAX_ID, U64, fmt, fmt_b, from_db, to_db
 from .ids import parse as parse_id
 from .ids import parse_xadd, range_end, range_start
+
+# Typing names only (importing typing would cost the CLI's start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 SYNTAX_ERROR = "ERR syntax error"
 NOT_AN_INTEGER = "ERR value is not an integer or out of range"

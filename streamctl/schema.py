@@ -23,12 +23,17 @@ Layout, and why:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+
+# Typing names only (importing typing would cost the CLI's start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Migration = Callable[[sqlite3.Connection], None]
 
 #: "STRM": marks a file as a streamctl database.
 APPLICATION_ID = 0x5354524D
 
-Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[Migration] = []
 
 

@@ -15,12 +15,9 @@
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import stat
 import time
-from collections.abc import Callable
-from typing import TypeVar
 
 from . import schema
 from .errors import (
@@ -33,7 +30,14 @@ from .errors import (
     NotADatabaseError,
 )
 
-T = TypeVar("T")
+# Typing names only (importing typing would cost the CLI's start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -233,7 +237,10 @@ def _backoff_sleeps(busy_timeout: float):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
-        yield min(remaining, delay * (0.5 + random.random()))
+        # Jitter (so waiting processes do not retry in lockstep) from the clock's low bits:
+        # importing random would cost start-up time.
+        jitter = 0.5 + (time.perf_counter_ns() & 1023) / 1024
+        yield min(remaining, delay * jitter)
         delay = min(delay * 2, 0.002)
 
 
