@@ -110,6 +110,13 @@ def __getattr__(name: str) -> type:
 
 def to_response_error(err: ReplyError) -> Exception:
     """The redis-py-compatible exception for an engine reply error."""
-    exc = _compat_class("ResponseError")(str(err))
+    cls = _compat_class("ResponseError")
+    if err.code == "ERR":  # redis-py strips "ERR " into status_code; other codes stay
+        try:
+            exc = cls(str(err), status_code="ERR")
+        except TypeError:  # redis-py < 6 has no status_code
+            exc = cls(str(err))
+    else:
+        exc = cls(str(err))
     exc.code = err.code  # type: ignore[attr-defined]
     return exc
