@@ -8,10 +8,13 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
-    #: The command ran but found nothing where the user asked for something
-    #: (``read``/``readgroup`` with nothing to read, ``range`` of an empty interval).
+    #: The command ran but found nothing where the user asked for something: ``range``,
+    #: ``read``, ``readgroup``, ``claim``, ``autoclaim`` and ``pending START END COUNT``
+    #: with nothing to show (counts such as ``len``, ``ack``, ``del``, ``trim`` print 0
+    #: and succeed).
     EMPTY = 1
-    #: Bad usage: unknown option, malformed ID, malformed JSON, FIELD=VALUE without ``=``.
+    #: Bad usage or bad input: unknown option, malformed ID, malformed JSON, FIELD=VALUE
+    #: without ``=``, an empty field list, non-UTF-8 input, an unreadable ``--data @file``.
     USAGE = 2
     #: The engine refused the command (``BUSYGROUP ...``, ``WRONGTYPE ...``, ID too small).
     ERROR = 3
@@ -25,3 +28,6 @@ class ExitCode(IntEnum):
     #: Ended by SIGINT / SIGTERM (128 + signal number).
     SIGINT = 130
     SIGTERM = 143
+    #: stdout was closed by its reader (``streamctl read --follow | head``): a quiet exit,
+    #: with the status a shell shows for a tool killed by SIGPIPE.
+    SIGPIPE = 141
