@@ -63,6 +63,8 @@ def resolve(target: str | os.PathLike | None = None) -> Target:
     if lowered.startswith(SQLITE_SCHEME):
         rest = text[len(SQLITE_SCHEME) :]
         path, _, query = rest.partition("?")
+        if path.startswith("//"):  # sqlite:////abs/path, SQLAlchemy's absolute form
+            path = "/" + path.lstrip("/")
         options = dict(parse_qsl(query, keep_blank_values=True))
         return Target("sqlite", unquote(path) or default_db_path(), options)
     scheme = _URL_SCHEME.match(text)

@@ -196,3 +196,40 @@ def test_busy_database_fails_with_busy_error_not_a_hang(db_path):
         locker.close()
     assert r.xadd("s", {"f": "v"}, id="2-1") == "2-1"
     r.close()
+
+
+@pytest.mark.parametrize(
+    "target, kind, location, options",
+    [
+        ("sqlite:///abs/streams.db", "sqlite", "/abs/streams.db", {}),
+        ("sqlite:////abs/streams.db", "sqlite", "/abs/streams.db", {}),
+        ("sqlite://rel.db?synchronous=FULL", "sqlite", "rel.db", {"synchronous": "FULL"}),
+        ("plain/file.db", "sqlite", "plain/file.db", {}),
+        ("redis://:secret@localhost:6379/0", "redis", "redis://:secret@localhost:6379/0", {}),
+        ("unix:///run/redis.sock", "redis", "unix:///run/redis.sock", {}),
+    ],
+)
+def test_targets_resolve(target, kind, location, options):
+    from streamctl.config import resolve
+
+    resolved = resolve(target)
+    assert (resolved.kind, resolved.location, resolved.options) == (kind, location, options)
+
+
+def test_unknown_url_scheme_is_refused_and_creates_nothing(tmp_path, monkeypatch):
+    from streamctl.config import resolve
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="unsupported URL scheme 'ftp'"):
+        streamctl.connect("ftp://example.com/x")
+    with pytest.raises(ValueError):
+        resolve("http://example.com")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_redact_hides_passwords():
+    from streamctl.config import redact
+
+    assert redact("redis://:hunter2@host:6379/0") == "redis://:***@host:6379/0"
+    assert redact("redis://user:hunter2@host/0") == "redis://user:***@host/0"
+    assert redact("redis://host:6379/0") == "redis://host:6379/0"
