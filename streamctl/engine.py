@@ -294,20 +294,20 @@ class Engine:
 
     # ------------------------------------------------------------------ lookups
 
+    # One seek for a stream's row and its newest entry (which carries the counters).
+    _LOAD_STREAM = (
+        "SELECT s.id, s.last_id, s.max_deleted_id, s.added_floor, s.removed,"
+        " e.id, e.added, e.node, e.node_entries, e.node_bytes"
+        " FROM streams s LEFT JOIN entries e ON e.stream = s.id"
+        " AND e.id = (SELECT max(id) FROM entries WHERE stream = s.id)"
+        " WHERE s.name = ?"
+    )
+
     def _stream(self, key: bytes) -> Stream | None:
-        db = self._db
-        row = db.execute(
-            "SELECT id, last_id, max_deleted_id, added_floor, removed FROM streams WHERE name=?",
-            (key,),
-        ).fetchone()
+        row = self._db.execute(self._LOAD_STREAM, (key,)).fetchone()
         if row is None:
             return None
-        tail = db.execute(
-            "SELECT id, added, node, node_entries, node_bytes FROM entries"
-            " WHERE stream=? ORDER BY id DESC LIMIT 1",
-            (row[0],),
-        ).fetchone()
-        return Stream(row, tail)
+        return Stream(row[:5], row[5:] if row[5] is not None else None)
 
     def _create_stream(self, key: bytes) -> Stream:
         cur = self._db.execute(
@@ -364,6 +364,8 @@ class Engine:
         """Redis's streamParseAddOrTrimArgsOrReply(): returns the args and, for XADD,
         the index of the ID argument."""
         args = TrimArgs()
+        if xadd and argv[2] == b"*":  # the common case: no options, auto ID
+            return args, 2
         limit_given = False
         i = 2
         n = len(argv)

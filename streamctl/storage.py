@@ -275,19 +275,31 @@ def run_read(db: sqlite3.Connection, path: str, busy_timeout: float, fn: Callabl
 def _run(db, path, busy_timeout, fn, begin):
     if db.in_transaction:  # nested (a pipeline): the outer transaction owns commit
         return fn()
-
-    def attempt():
-        db.execute(begin)
-        try:
-            result = fn()
-            db.execute("COMMIT")
-            return result
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-
     try:
-        return _retry_busy(attempt, path, busy_timeout)
+        try:
+            db.execute(begin)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            # Contended: the retrying path (the uncontended one above costs no closures).
+            return _retry_busy(lambda: _attempt(db, fn, begin), path, busy_timeout)
+        return _finish(db, fn)
     except sqlite3.Error as exc:
         raise translate(exc, path) from None
+
+
+def _attempt(db, fn, begin):
+    db.execute(begin)
+    return _finish(db, fn)
+
+
+def _finish(db, fn):
+    """Run ``fn`` in the transaction just begun; commit, or roll back and re-raise."""
+    try:
+        result = fn()
+        db.execute("COMMIT")
+        return result
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
