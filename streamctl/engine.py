@@ -72,6 +72,10 @@ SUB_ARITY = {
 }  # fmt: skip
 
 
+#: UPDATE ... RETURNING (SQLite 3.35+) saves a statement on every group read.
+_HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -105,10 +109,12 @@ class Stream:
     """
 
     __slots__ = ("rowid", "last", "last_entry", "max_deleted", "added", "length",
-                 "tail_node", "tail_entries", "tail_bytes")  # fmt: skip
+                 "tail_node", "tail_entries", "tail_bytes", "first")  # fmt: skip
 
-    def __init__(self, row: tuple, tail: tuple | None):
+    def __init__(self, row: tuple, tail: tuple | None, first: bytes | None = None):
         self.rowid = row[0]
+        #: The first entry's ID (0 when empty); None until loaded (Engine._first_id).
+        self.first = None if first is None else from_db(first)
         self.last = from_db(row[1])
         self.max_deleted = from_db(row[2])
         floor, removed = row[3], row[4]
@@ -303,11 +309,29 @@ class Engine:
         " WHERE s.name = ?"
     )
 
-    def _stream(self, key: bytes) -> Stream | None:
-        row = self._db.execute(self._LOAD_STREAM, (key,)).fetchone()
+    def _stream(self, key: bytes, with_first: bool = False) -> Stream | None:
+        """The stream ``key`` (None if missing); ``with_first`` also loads its first
+        entry's ID in the same query (group reads need it for the lag accounting)."""
+        sql = self._LOAD_STREAM_FIRST if with_first else self._LOAD_STREAM
+        row = self._db.execute(sql, (key,)).fetchone()
         if row is None:
             return None
-        return Stream(row[:5], row[5:] if row[5] is not None else None)
+        stream = Stream(row[:5], row[5:10] if row[5] is not None else None)
+        if with_first:
+            stream.first = from_db(row[10]) if row[10] is not None else 0
+        return stream
+
+    _LOAD_STREAM_FIRST = _LOAD_STREAM.replace(
+        " FROM streams s", ", (SELECT min(id) FROM entries WHERE stream = s.id) FROM streams s"
+    )
+
+    def _group_id(self, key: bytes, name: bytes) -> int | None:
+        row = self._db.execute(
+            "SELECT g.id FROM groups g JOIN streams s ON g.stream = s.id"
+            " WHERE s.name=? AND g.name=?",
+            (key, name),
+        ).fetchone()
+        return row[0] if row else None
 
     def _create_stream(self, key: bytes) -> Stream:
         cur = self._db.execute(
@@ -336,11 +360,28 @@ class Engine:
             (group.rowid, name, now),
         ).lastrowid
 
+    def _seen_consumer(self, group: Group, name: bytes, now: int) -> int:
+        """The consumer ``name`` (created if missing) with its seen-time set to ``now``, as
+        XREADGROUP, XCLAIM and XAUTOCLAIM do (Redis 7.2+)."""
+        if _HAS_RETURNING:
+            row = self._db.execute(
+                "UPDATE consumers SET seen_time=? WHERE grp=? AND name=? RETURNING id",
+                (now, group.rowid, name),
+            ).fetchone()
+            if row:
+                return row[0]
+            return self._consumer(group, name, now)
+        consumer = self._consumer(group, name, now)
+        self._db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+        return consumer
+
     def _first_id(self, stream: Stream) -> int:
-        row = self._db.execute(
-            "SELECT id FROM entries WHERE stream=? ORDER BY id LIMIT 1", (stream.rowid,)
-        ).fetchone()
-        return from_db(row[0]) if row else 0
+        if stream.first is None:
+            row = self._db.execute(
+                "SELECT id FROM entries WHERE stream=? ORDER BY id LIMIT 1", (stream.rowid,)
+            ).fetchone()
+            stream.first = from_db(row[0]) if row else 0
+        return stream.first
 
     def _entry_fields(self, stream: Stream, sid: int) -> bytes | None:
         row = self._db.execute(
@@ -758,7 +799,7 @@ class Engine:
         db = self._db
         targets = []
         for idx, key in enumerate(args.keys):
-            stream = self._stream(key)
+            stream = self._stream(key, with_first=True)
             group = self._group(stream, args.group) if stream else None
             if group is None:
                 if first:
@@ -791,8 +832,7 @@ class Engine:
             targets.append((key, stream, group))
         reply = []
         for (key, stream, group), wanted in zip(targets, args.ids):
-            consumer = self._consumer(group, args.consumer, now)
-            db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+            consumer = self._seen_consumer(group, args.consumer, now)
             if wanted != b">":
                 reply.append([self._out(key), self._history(stream, group, consumer, wanted, args.count, now)])
             elif stream.length and stream.last_entry > group.last:
@@ -907,17 +947,13 @@ class Engine:
 
     def cmd_xack(self, argv: list[bytes]) -> int:
         def tx():
-            stream = self._stream(argv[1])
-            group = self._group(stream, argv[2]) if stream else None
+            group = self._group_id(argv[1], argv[2])
             if group is None:
                 return 0
-            ids = [to_db(parse_id(a)) for a in argv[3:]]
-            acked = 0
-            for raw in dict.fromkeys(ids):
-                acked += self._db.execute(
-                    "DELETE FROM pel WHERE grp=? AND id=?", (group.rowid, raw)
-                ).rowcount
-            return acked
+            ids = dict.fromkeys(to_db(parse_id(a)) for a in argv[3:])  # duplicates once
+            return self._db.executemany(
+                "DELETE FROM pel WHERE grp=? AND id=?", [(group, raw) for raw in ids]
+            ).rowcount
 
         return self._write(tx)
 
@@ -1047,8 +1083,7 @@ class Engine:
                 db.execute("UPDATE groups SET last_id=? WHERE id=?", (to_db(last_id), group.rowid))
             if delivery_time == -1 or delivery_time < 0 or delivery_time > now:
                 delivery_time = now
-            consumer = self._consumer(group, argv[3], now)
-            db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+            consumer = self._seen_consumer(group, argv[3], now)
             out = []
             for sid in ids:
                 raw = to_db(sid)
@@ -1118,8 +1153,7 @@ class Engine:
                 raise self._nogroup(argv)
             db = self._db
             now = now_ms()
-            consumer = self._consumer(group, argv[3], now)
-            db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+            consumer = self._seen_consumer(group, argv[3], now)
             attempts = count * 10
             rows = db.execute(
                 "SELECT id, consumer, delivery_time, delivery_count FROM pel"
