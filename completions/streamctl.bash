@@ -19,10 +19,11 @@ _streamctl() {
             "consume:--concurrency" | "consume:--timeout" | "consume:--kill-after" | \
             "consume:--max-deliveries" | "consume:--dead-letter" | "consume:--reject-code" | \
             "consume:--backoff" | "consume:--backoff-max" | "consume:--claim-idle" | \
-            "consume:--grace" | "group/create:--entries-read" | "group/setid:--entries-read" | \
-            "deadletter/list:--dead-letter" | "deadletter/list:--count" | \
-            "deadletter/requeue:--dead-letter" | "deadletter/requeue:--id" | \
-            "deadletter/requeue:--count" | "deadletter/requeue:--to") skip=1; continue ;;
+            "consume:--shutdown-grace" | "group/create:--entries-read" | \
+            "group/setid:--entries-read" | "deadletter/list:--dead-letter" | \
+            "deadletter/list:--count" | "deadletter/requeue:--dead-letter" | \
+            "deadletter/requeue:--id" | "deadletter/requeue:--count" | \
+            "deadletter/requeue:--to") skip=1; continue ;;
         esac
         case "$w" in -*) continue ;; esac
         case "$cmdpath:$w" in
@@ -47,10 +48,11 @@ _streamctl() {
             "consume:--concurrency" | "consume:--timeout" | "consume:--kill-after" | \
             "consume:--max-deliveries" | "consume:--dead-letter" | "consume:--reject-code" | \
             "consume:--backoff" | "consume:--backoff-max" | "consume:--claim-idle" | \
-            "consume:--grace" | "group/create:--entries-read" | "group/setid:--entries-read" | \
-            "deadletter/list:--dead-letter" | "deadletter/list:--count" | \
-            "deadletter/requeue:--dead-letter" | "deadletter/requeue:--id" | \
-            "deadletter/requeue:--count" | "deadletter/requeue:--to") COMPREPLY=(); return 0 ;;
+            "consume:--shutdown-grace" | "group/create:--entries-read" | \
+            "group/setid:--entries-read" | "deadletter/list:--dead-letter" | \
+            "deadletter/list:--count" | "deadletter/requeue:--dead-letter" | \
+            "deadletter/requeue:--id" | "deadletter/requeue:--count" | \
+            "deadletter/requeue:--to") COMPREPLY=(); return 0 ;;
     esac
     case "$cmdpath" in
         "") opts="--db --url --json -q --quiet --version -h --help"; cmds="add range read len trim del readgroup ack pending claim autoclaim info consume group deadletter" ;;
@@ -66,7 +68,7 @@ _streamctl() {
         "claim") opts="--justid --json -q --quiet -h --help"; cmds="" ;;
         "autoclaim") opts="--start --count --justid --json -q --quiet -h --help"; cmds="" ;;
         "info") opts="-w --watch --interval --json -q --quiet -h --help"; cmds="" ;;
-        "consume") opts="-g --group --consumer -x --exec --count --block --once --max --create-group -c --concurrency --timeout --kill-after --max-deliveries --dead-letter --reject-code --backoff --backoff-max --claim-idle --grace --json -q --quiet -v --verbose -h --help"; cmds="" ;;
+        "consume") opts="-g --group --consumer -x --exec --count --block --once --max --create-group -c --concurrency --timeout --kill-after --max-deliveries --dead-letter --reject-code --backoff --backoff-max --claim-idle --shutdown-grace --json -q --quiet -v --verbose -h --help"; cmds="" ;;
         "group") opts="-h --help"; cmds="create destroy setid createconsumer delconsumer" ;;
         "group/create") opts="--mkstream --entries-read -q --quiet -h --help"; cmds="" ;;
         "group/destroy") opts="-q --quiet -h --help"; cmds="" ;;

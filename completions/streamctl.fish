@@ -19,7 +19,7 @@ function __streamctl_path --description 'the streamctl (sub)command being comple
                  'consume:--block' 'consume:--max' 'consume:-c' 'consume:--concurrency' \
                  'consume:--timeout' 'consume:--kill-after' 'consume:--max-deliveries' \
                  'consume:--dead-letter' 'consume:--reject-code' 'consume:--backoff' \
-                 'consume:--backoff-max' 'consume:--claim-idle' 'consume:--grace' \
+                 'consume:--backoff-max' 'consume:--claim-idle' 'consume:--shutdown-grace' \
                  'group/create:--entries-read' 'group/setid:--entries-read' \
                  'deadletter/list:--dead-letter' 'deadletter/list:--count' \
                  'deadletter/requeue:--dead-letter' 'deadletter/requeue:--id' \
@@ -138,7 +138,7 @@ complete -c streamctl -n '__streamctl_at \'info\'' -s h -l help -d 'Show the hel
 complete -c streamctl -n '__streamctl_at \'consume\'' -s g -l group -r -d 'Consumer group (required).'
 complete -c streamctl -n '__streamctl_at \'consume\'' -l consumer -r -d 'Consumer name [default: HOSTNAME-PID; such a consumer is removed from the group on exit when it has nothing pending].'
 complete -c streamctl -n '__streamctl_at \'consume\'' -s x -l exec -r -d 'Run CMD (no shell) for each message.'
-complete -c streamctl -n '__streamctl_at \'consume\'' -l count -r -d 'Messages per read [default: 500; with --exec 2 x concurrency; a worker holds at most that many, running and queued].'
+complete -c streamctl -n '__streamctl_at \'consume\'' -l count -r -d 'Messages per read [default: 500; with --exec 2 x concurrency, and at most that many wait in the worker\'s queue besides the running ones].'
 complete -c streamctl -n '__streamctl_at \'consume\'' -l block -r -d 'How long a read waits for new messages [default: 500; with --once 0].'
 complete -c streamctl -n '__streamctl_at \'consume\'' -l once -d 'Exit 0 when nothing is left: no new message, no pending entry of its own or claimable, nothing running or waiting for a retry.'
 complete -c streamctl -n '__streamctl_at \'consume\'' -l max -r -d 'Exit 0 after N messages are done (acknowledged or dead-lettered).'
@@ -152,7 +152,7 @@ complete -c streamctl -n '__streamctl_at \'consume\'' -l reject-code -r -d 'Exit
 complete -c streamctl -n '__streamctl_at \'consume\'' -l backoff -r -d 'First retry delay [default: 1].'
 complete -c streamctl -n '__streamctl_at \'consume\'' -l backoff-max -r -d 'Longest retry delay [default: 60].'
 complete -c streamctl -n '__streamctl_at \'consume\'' -l claim-idle -r -d 'Claim other consumers\' entries idle this long.'
-complete -c streamctl -n '__streamctl_at \'consume\'' -l grace -r -d 'After the first SIGINT/SIGTERM, how long running commands may take.'
+complete -c streamctl -n '__streamctl_at \'consume\'' -l shutdown-grace -r -d 'After the first SIGINT/SIGTERM, how long running commands may take (also accepted as --grace).'
 complete -c streamctl -n '__streamctl_at \'consume\'' -l json -d 'NDJSON messages (without --exec); JSON event lines on stderr.'
 complete -c streamctl -n '__streamctl_at \'consume\'' -s q -l quiet -d 'No event lines.'
 complete -c streamctl -n '__streamctl_at \'consume\'' -s v -l verbose -d 'An event line for every message too.'

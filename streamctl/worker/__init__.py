@@ -1,0 +1,39 @@
+"""The ``streamctl consume`` runtime, written against the client API only (it runs
+unchanged on a SQLite file and on Redis/Valkey), with no typer/rich imports.
+
+* :mod:`.options`: settings and their documented defaults;
+* :mod:`.source`: where messages come from (own PEL, XAUTOCLAIM, new);
+* :mod:`.executor`: ``--exec``, the loop and its slot threads (:class:`ExecWorker`);
+* :mod:`.printer`: without ``--exec`` (:class:`PrintWorker`);
+* :mod:`.loop`: what both share (signal flags, the group, the consumer's name);
+* :mod:`.children`: one child process per message;
+* :mod:`.deadletter`: the dead-letter record, moving to it and requeueing from it;
+* :mod:`.report`: the event log and the status line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .options import WorkerOptions
+
+__all__ = ["WorkerOptions", "run", "requeue"]
+
+
+def run(client: Any, opts: WorkerOptions, out: Any = None, format_text: Any = None) -> int:
+    """Run a worker until it is done (``--once``/``--max``) or stopped by a signal;
+    returns the process exit code (0, or 128 + the signal). Client errors propagate."""
+    if opts.command:
+        from .executor import ExecWorker
+
+        return ExecWorker(client, opts).run()
+    from .printer import PrintWorker
+
+    return PrintWorker(client, opts, out=out, format_text=format_text).run()
+
+
+def requeue(*args: Any, **kwargs: Any):
+    """See :func:`streamctl.worker.deadletter.requeue`."""
+    from .deadletter import requeue as _requeue
+
+    return _requeue(*args, **kwargs)

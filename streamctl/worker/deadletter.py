@@ -1,0 +1,173 @@
+"""Dead letters: the record of a message the worker gave up on, and putting it back.
+
+A dead letter is one entry of the dead-letter stream (default ``<STREAM>:dead``) with
+these fields, all text:
+
+==============  ================================================================
+``stream``      the stream the message came from
+``id``          its ID there
+``group``       the consumer group that gave up on it
+``consumer``    the consumer that moved it
+``fields``      its fields, as a JSON object
+``deliveries``  how many times it had been delivered
+``reason``      ``rejected`` (the command exited with the reject code) or
+                ``max-deliveries`` (it failed on its last allowed delivery, or was
+                delivered more often than allowed without a run finishing)
+``status``      how the last run ended: ``exit 1``, ``killed by SIGKILL``,
+                ``timeout (killed by SIGTERM)``, ``not run``
+``exit_code``   the last exit status as a number, empty when there was none
+``stderr``      the last 4 KiB of the last run's stderr
+``failed_at``   when, in milliseconds since the epoch
+==============  ================================================================
+
+Moving a message there is one atomic step: the XADD to the dead-letter stream and the
+XACK of the original run in one ``pipeline(transaction=True)`` (one SQLite transaction, a
+MULTI/EXEC on Redis), so a crash can neither lose the message nor record it twice.
+Requeueing is the mirror image: XADD to the original stream and XDEL from the dead-letter
+stream in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+#: Dead letters are read this many at a time when requeueing.
+_PAGE = 200
+
+
+def record(
+    *,
+    stream: str,
+    msg_id: str,
+    group: str,
+    consumer: str,
+    fields: dict[str, Any] | None,
+    deliveries: int,
+    reason: str,
+    status: str,
+    exit_code: int | None,
+    stderr: str,
+) -> dict[str, str]:
+    """The fields of a dead-letter entry."""
+    return {
+        "stream": stream,
+        "id": msg_id,
+        "group": group,
+        "consumer": consumer,
+        "fields": json.dumps(fields or {}, ensure_ascii=False),
+        "deliveries": str(deliveries),
+        "reason": reason,
+        "status": status,
+        "exit_code": "" if exit_code is None else str(exit_code),
+        "stderr": stderr,
+        "failed_at": str(int(time.time() * 1000)),
+    }
+
+
+def move(client: Any, dead_letter: str, stream: str, group: str, msg_id: str, entry: dict) -> str:
+    """Add ``entry`` to ``dead_letter`` and acknowledge ``msg_id``, atomically.
+
+    Returns the dead letter's ID."""
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(dead_letter, entry)
+    pipe.xack(stream, group, msg_id)
+    results = pipe.execute()
+    return results[0]
+
+
+@dataclass
+class Requeued:
+    dead_letter_id: str
+    stream: str
+    original_id: str
+    new_id: str
+
+
+def _entries(client: Any, dead_letter: str) -> Iterator[tuple[str, dict]]:
+    start = "-"
+    while True:
+        page = client.xrange(dead_letter, min=start, max="+", count=_PAGE)
+        if not page:
+            return
+        yield from page
+        if len(page) < _PAGE:
+            return
+        start = "(" + page[-1][0]
+
+
+def requeue(
+    client: Any,
+    stream: str,
+    dead_letter: str,
+    ids: list[str] | None = None,
+    count: int | None = None,
+    to: str | None = None,
+) -> tuple[list[Requeued], list[str], list[str]]:
+    """Put dead letters of ``stream`` back: each is added to ``to`` (default: the stream
+    it came from) as a new message with its original fields, and deleted from
+    ``dead_letter``, in one transaction per message.
+
+    ``ids`` selects dead letters by their ID in the dead-letter stream; ``count`` caps how
+    many are moved. Returns the moved ones, the given ``ids`` that were not found (or
+    belong to another stream), and the IDs of dead letters whose ``fields`` could not be
+    read (left where they are)."""
+    wanted = set(ids) if ids else None
+    done: list[Requeued] = []
+    skipped: list[str] = []
+    for dl_id, entry in _entries(client, dead_letter):
+        if count is not None and len(done) >= count:
+            break
+        if wanted is not None and dl_id not in wanted:
+            continue
+        if not entry or entry.get("stream") != stream:
+            continue
+        try:
+            fields = json.loads(entry.get("fields") or "{}")
+        except ValueError:
+            fields = None
+        if not isinstance(fields, dict) or not fields:
+            skipped.append(dl_id)
+            if wanted is not None:
+                wanted.discard(dl_id)
+            continue
+        fields = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+        target = to or stream
+        pipe = client.pipeline(transaction=True)
+        pipe.xadd(target, fields)
+        pipe.xdel(dead_letter, dl_id)
+        new_id, _deleted = pipe.execute()
+        done.append(Requeued(dl_id, target, entry.get("id", ""), new_id))
+        if wanted is not None:
+            wanted.discard(dl_id)
+    missing = sorted(wanted) if wanted else []
+    return done, missing, skipped
+
+
+def read(client: Any, dead_letter: str, stream: str | None = None, count: int | None = None):
+    """Dead letters (of ``stream``, when given) as dicts with ``fields`` decoded."""
+    out = []
+    for dl_id, entry in _entries(client, dead_letter):
+        if count is not None and len(out) >= count:
+            break
+        if not entry or (stream is not None and entry.get("stream") != stream):
+            continue
+        item: dict[str, Any] = {"dead_letter_id": dl_id, **entry}
+        try:
+            item["fields"] = json.loads(entry.get("fields") or "{}")
+        except ValueError:
+            pass
+        for key in ("deliveries", "failed_at", "exit_code"):
+            value = entry.get(key)
+            if value not in (None, ""):
+                try:
+                    item[key] = int(value)
+                except ValueError:
+                    pass
+            elif key == "exit_code":
+                item[key] = None
+        out.append(item)
+    return out
