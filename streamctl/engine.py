@@ -76,6 +76,12 @@ SUB_ARITY = {
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 
 
+_TOUCH_CONSUMER = "UPDATE consumers SET seen_time=?1 WHERE grp=?2 AND name=?3"
+_TOUCH_ACTIVE_CONSUMER = (
+    "UPDATE consumers SET seen_time=?1, active_time=?1 WHERE grp=?2 AND name=?3"
+)
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -325,6 +331,22 @@ class Engine:
         " FROM streams s", ", (SELECT min(id) FROM entries WHERE stream = s.id) FROM streams s"
     )
 
+    _LOAD_STREAM_AND_GROUP = _LOAD_STREAM_FIRST.replace(
+        " WHERE s.name = ?",
+        " LEFT JOIN groups g ON g.stream = s.id AND g.name = ?2 WHERE s.name = ?1",
+    ).replace(
+        " FROM streams s", ", g.id, g.name, g.last_id, g.entries_read, g.pending FROM streams s", 1
+    )
+
+    def _stream_and_group(self, key: bytes, name: bytes) -> tuple[Stream | None, Group | None]:
+        """A stream (with its first entry's ID) and one of its groups, in one query."""
+        row = self._db.execute(self._LOAD_STREAM_AND_GROUP, (key, name)).fetchone()
+        if row is None:
+            return None, None
+        stream = Stream(row[:5], row[5:10] if row[5] is not None else None)
+        stream.first = from_db(row[10]) if row[10] is not None else 0
+        return stream, (Group(row[11:16]) if row[11] is not None else None)
+
     def _group_id(self, key: bytes, name: bytes) -> int | None:
         row = self._db.execute(
             "SELECT g.id FROM groups g JOIN streams s ON g.stream = s.id"
@@ -360,19 +382,21 @@ class Engine:
             (group.rowid, name, now),
         ).lastrowid
 
-    def _seen_consumer(self, group: Group, name: bytes, now: int) -> int:
+    def _seen_consumer(self, group: Group, name: bytes, now: int, active: bool = False) -> int:
         """The consumer ``name`` (created if missing) with its seen-time set to ``now``, as
-        XREADGROUP, XCLAIM and XAUTOCLAIM do (Redis 7.2+)."""
-        if _HAS_RETURNING:
-            row = self._db.execute(
-                "UPDATE consumers SET seen_time=? WHERE grp=? AND name=? RETURNING id",
-                (now, group.rowid, name),
-            ).fetchone()
-            if row:
-                return row[0]
-            return self._consumer(group, name, now)
-        consumer = self._consumer(group, name, now)
-        self._db.execute("UPDATE consumers SET seen_time=? WHERE id=?", (now, consumer))
+        XREADGROUP, XCLAIM and XAUTOCLAIM do (Redis 7.2+); ``active`` also sets its
+        active-time (something was delivered or claimed)."""
+        sql = _TOUCH_ACTIVE_CONSUMER if active else _TOUCH_CONSUMER
+        if not _HAS_RETURNING:
+            consumer = self._consumer(group, name, now)
+            self._db.execute(sql, (now, group.rowid, name))
+            return consumer
+        row = self._db.execute(sql + " RETURNING id", (now, group.rowid, name)).fetchone()
+        if row:
+            return row[0]
+        consumer = self._consumer(group, name, now)  # created with seen-time = now
+        if active:
+            self._db.execute("UPDATE consumers SET active_time=? WHERE id=?", (now, consumer))
         return consumer
 
     def _first_id(self, stream: Stream) -> int:
@@ -799,8 +823,7 @@ class Engine:
         db = self._db
         targets = []
         for idx, key in enumerate(args.keys):
-            stream = self._stream(key, with_first=True)
-            group = self._group(stream, args.group) if stream else None
+            stream, group = self._stream_and_group(key, args.group)
             if group is None:
                 if first:
                     raise ReplyError(
@@ -832,12 +855,22 @@ class Engine:
             targets.append((key, stream, group))
         reply = []
         for (key, stream, group), wanted in zip(targets, args.ids):
-            consumer = self._seen_consumer(group, args.consumer, now)
             if wanted != b">":
-                reply.append([self._out(key), self._history(stream, group, consumer, wanted, args.count, now)])
+                consumer = self._seen_consumer(group, args.consumer, now)
+                history = self._history(stream, group, consumer, wanted, args.count, now)
+                reply.append([self._out(key), history])
             elif stream.length and stream.last_entry > group.last:
-                entries = self._deliver(stream, group, consumer, args.count, args.noack, now)
+                rows = db.execute(
+                    "SELECT id, fields FROM entries WHERE stream=? AND id>? ORDER BY id LIMIT ?",
+                    (stream.rowid, to_db(group.last), args.count or -1),
+                ).fetchall()
+                # A delivery that creates PEL entries also marks the consumer active.
+                active = bool(rows) and not args.noack
+                consumer = self._seen_consumer(group, args.consumer, now, active)
+                entries = self._deliver(stream, group, consumer, rows, args.noack, now)
                 reply.append([self._out(key), entries])
+            else:
+                self._seen_consumer(group, args.consumer, now)
         return reply or None
 
     def _history(self, stream, group, consumer, after: int, count: int, now: int) -> list:
@@ -860,12 +893,10 @@ class Engine:
             out.append([self._id_out(sid), self._fields_out(fields)])
         return out
 
-    def _deliver(self, stream, group, consumer, count, noack, now) -> list:
+    def _deliver(self, stream, group, consumer, rows, noack, now) -> list:
+        """Deliver the entries ``rows`` (after the group's last ID) to ``consumer``: PEL
+        entries unless NOACK, the group's last ID and entries-read advanced."""
         db = self._db
-        rows = db.execute(
-            "SELECT id, fields FROM entries WHERE stream=? AND id>? ORDER BY id LIMIT ?",
-            (stream.rowid, to_db(group.last), count or -1),
-        ).fetchall()
         if not rows:
             return []
         first_id = self._first_id(stream)
@@ -898,8 +929,6 @@ class Engine:
             (to_db(last), entries_read, group.rowid),
         )
         group.last, group.entries_read = last, entries_read
-        if not noack:
-            db.execute("UPDATE consumers SET active_time=? WHERE id=?", (now, consumer))
         return out
 
     # ------------------------------------------------------------------ lag accounting
