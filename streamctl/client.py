@@ -102,7 +102,8 @@ class SQLiteClient(KeyCommands, StreamCommands):
     """A redis-py ``Redis`` look-alike for stream commands, on one SQLite file.
 
     Options: ``decode_responses`` (default True), ``encoding``/``encoding_errors`` as in
-    redis-py, ``synchronous`` (``NORMAL`` default, ``FULL`` to fsync every commit),
+    redis-py, ``synchronous`` (``NORMAL`` by default or from ``STREAMCTL_SYNCHRONOUS``;
+    ``FULL`` fsyncs every commit),
     ``busy_timeout`` (seconds a write waits for another process's lock, default 10),
     ``readonly`` (open the file read-only).
     """
@@ -114,7 +115,7 @@ class SQLiteClient(KeyCommands, StreamCommands):
         decode_responses: bool = True,
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
-        synchronous: str = "NORMAL",
+        synchronous: str | None = None,
         busy_timeout: float | str = storage.DEFAULT_BUSY_TIMEOUT,
         readonly: bool | str = False,
     ):

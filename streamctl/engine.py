@@ -24,6 +24,7 @@ Redis 8.2+ stream options (KEEPREF/DELREF/ACKED, IDMP, XACKDEL, XDELEX).
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -196,13 +197,15 @@ class Engine:
         path: str,
         *,
         decode: bool = True,
-        synchronous: str = "NORMAL",
+        synchronous: str | None = None,
         busy_timeout: float = storage.DEFAULT_BUSY_TIMEOUT,
         readonly: bool = False,
     ):
         self.path = str(path)
         self.decode = decode
         self.busy_timeout = float(busy_timeout)
+        if not synchronous:  # the option, else STREAMCTL_SYNCHRONOUS, else NORMAL
+            synchronous = os.environ.get("STREAMCTL_SYNCHRONOUS") or "NORMAL"
         self._db = storage.open_database(
             self.path, synchronous=synchronous, busy_timeout=self.busy_timeout, readonly=readonly
         )

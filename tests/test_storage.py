@@ -233,3 +233,17 @@ def test_redact_hides_passwords():
     assert redact("redis://:hunter2@host:6379/0") == "redis://:***@host:6379/0"
     assert redact("redis://user:hunter2@host/0") == "redis://user:***@host/0"
     assert redact("redis://host:6379/0") == "redis://host:6379/0"
+
+
+def test_synchronous_full_from_the_environment(db_path, monkeypatch):
+    monkeypatch.setenv("STREAMCTL_SYNCHRONOUS", "FULL")
+    r = streamctl.connect(db_path)
+    assert r.engine._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    r.close()
+    monkeypatch.setenv("STREAMCTL_SYNCHRONOUS", "sometimes")
+    with pytest.raises(DatabaseError, match="invalid synchronous mode"):
+        streamctl.connect(db_path)
+    monkeypatch.delenv("STREAMCTL_SYNCHRONOUS")
+    r = streamctl.connect(db_path)
+    assert r.engine._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    r.close()
