@@ -19,7 +19,7 @@ from typing import Any
 
 from redis._parsers.encoders import Encoder
 from redis.commands.core import StreamCommands
-from redis.utils import safe_str
+from redis.utils import safe_str, truncate_text
 
 from . import errors, storage
 from .engine import Engine
@@ -125,6 +125,8 @@ class SQLiteClient(KeyCommands, StreamCommands):
         self.engine = Engine(
             self.path,
             decode=self.decode_responses,
+            encoding=encoding,
+            encoding_errors=encoding_errors,
             synchronous=synchronous,
             busy_timeout=float(busy_timeout),
             readonly=_truthy(readonly),
@@ -159,13 +161,20 @@ class SQLiteClient(KeyCommands, StreamCommands):
             elif kind is bytes:
                 out.append(arg)
             else:
-                out.append(encoder.encode(arg))
+                encoded = encoder.encode(arg)  # redis-py's DataError for unsupported types
+                out.append(encoded if type(encoded) is bytes else bytes(encoded))
         return out
 
-    def _parse(self, command_name: str, reply: Any, options: dict[str, Any]) -> Any:
+    def _parse(self, args: tuple, reply: Any, options: dict[str, Any]) -> Any:
         for name in _CLIENT_ONLY_OPTIONS:
             options.pop(name, None)
-        name = command_name.upper()
+        name = safe_str(args[0]).upper()
+        if name == "XINFO" and len(args) > 1:
+            # execute_command("XINFO", "STREAM", ...) in separate words: the default
+            # redis-py client gets maps (RESP3) here; give the same dicts.
+            name = f"XINFO {safe_str(args[1]).upper()}"
+            if any(safe_str(a).upper() == "FULL" for a in args[3:4]):
+                options.setdefault("full", True)
         callback = self.response_callbacks.get(name)
         if callback is None:
             return reply
@@ -178,11 +187,11 @@ class SQLiteClient(KeyCommands, StreamCommands):
             reply = self.engine.execute_argv(self._encode_args(args))
         except ReplyError as exc:
             raise errors.to_response_error(exc) from None
-        return self._parse(args[0], reply, options)
+        return self._parse(args, reply, options)
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Commands queued and run in ONE SQLite transaction by ``execute()``."""
-        return Pipeline(self)
+        return Pipeline(self, transaction)
 
     def scan_iter(self, match: Any = None, count: int | None = None,
                   _type: str | None = None, **kwargs: Any) -> Iterator[Any]:  # fmt: skip
@@ -201,8 +210,9 @@ class Pipeline(KeyCommands, StreamCommands):
     (the default) the first error is raised after the transaction commits, worded as
     redis-py words it."""
 
-    def __init__(self, client: SQLiteClient):
+    def __init__(self, client: SQLiteClient, transaction: bool = True):
         self.client = client
+        self.transaction = transaction
         self.command_stack: list[tuple[tuple, dict]] = []
 
     def __enter__(self) -> Pipeline:
@@ -232,22 +242,33 @@ class Pipeline(KeyCommands, StreamCommands):
         if not stack:
             return []
         client = self.client
-        replies = client.engine.execute_many([client._encode_args(args) for args, _ in stack])
+        commands = [client._encode_args(args) for args, _ in stack]
+        if self.transaction:
+            # MULTI/EXEC: a command refused when queued (unknown, wrong arity) aborts the
+            # whole transaction, and redis-py raises it whatever raise_on_error says.
+            for number, (argv, (args, _)) in enumerate(zip(commands, stack), start=1):
+                try:
+                    client.engine.resolve(argv)
+                except ReplyError as err:
+                    raise _annotated(errors.to_response_error(err), number, args) from None
+        replies = client.engine.execute_many(commands)
         results: list[Any] = []
         for number, ((args, options), reply) in enumerate(zip(stack, replies), start=1):
             if isinstance(reply, ReplyError):
                 exc = errors.to_response_error(reply)
                 if raise_on_error:
-                    command = " ".join(map(safe_str, args))
-                    exc.args = (
-                        f"Command # {number} ({command[:100]}) of pipeline caused error: "
-                        f"{exc.args[0]}",
-                    )
-                    raise exc
+                    raise _annotated(exc, number, args)
                 results.append(exc)
             else:
-                results.append(client._parse(args[0], reply, dict(options)))
+                results.append(client._parse(args, reply, dict(options)))
         return results
+
+
+def _annotated(exc: Exception, number: int, args: tuple) -> Exception:
+    """The error as redis-py reports a pipeline's failed command."""
+    command = truncate_text(" ".join(map(safe_str, args)))
+    exc.args = (f"Command # {number} ({command}) of pipeline caused error: {exc.args[0]}",)
+    return exc
 
 
 def _truthy(value: bool | str) -> bool:

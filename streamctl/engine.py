@@ -197,6 +197,8 @@ class Engine:
         path: str,
         *,
         decode: bool = True,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
         synchronous: str | None = None,
         busy_timeout: float = storage.DEFAULT_BUSY_TIMEOUT,
         readonly: bool = False,
@@ -210,9 +212,15 @@ class Engine:
             self.path, synchronous=synchronous, busy_timeout=self.busy_timeout, readonly=readonly
         )
         self._lock = threading.RLock()
-        self._watcher = None
+        self._pipeline_thread: int | None = None  # the thread running execute_many
         self._closed = False
-        if decode:
+        if decode and (encoding, encoding_errors) != ("utf-8", "strict"):
+            self._out = lambda raw: raw.decode(encoding, encoding_errors)
+            self._id_out = fmt
+            self._fields_out = lambda blob: [
+                item.decode(encoding, encoding_errors) for item in codec.unpack(blob)
+            ]
+        elif decode:
             self._out = bytes.decode
             self._id_out = fmt
             self._fields_out = codec.unpack_str
@@ -228,8 +236,6 @@ class Engine:
             if self._closed:
                 return
             self._closed = True
-            if self._watcher is not None:
-                self._watcher.close()
             self._db.close()
 
     def execute(self, *args: Any) -> Any:
@@ -239,6 +245,13 @@ class Engine:
     def execute_argv(self, argv: list[bytes]) -> Any:
         if self._closed:
             raise storage.DatabaseError(f"{self.path}: the client is closed")
+        argv, handler = self.resolve(argv)
+        return handler(self, argv)
+
+    @staticmethod
+    def resolve(argv: list[bytes]) -> tuple[list[bytes], Callable[[Engine, list[bytes]], Any]]:
+        """The command's handler, after the checks Redis makes before running (or
+        queueing, in MULTI) a command: known name, arity, known subcommand."""
         if argv and b" " in argv[0]:  # redis-py sends "XGROUP CREATE" as one word
             argv = argv[0].split() + argv[1:]
         if not argv:
@@ -246,9 +259,13 @@ class Engine:
         name = argv[0].upper()
         handler = _COMMANDS.get(name)
         if handler is None:
-            raise ReplyError(f"ERR unknown command '{argv[0].decode(errors='replace')}'")
-        self._check_arity(name, argv)
-        return handler(self, argv)
+            shown = " ".join(f"'{a.decode(errors='replace')}'" for a in argv[1:])
+            raise ReplyError(
+                f"ERR unknown command '{argv[0].decode(errors='replace')}', with args "
+                f"beginning with: {shown}" + (" " if shown else "")
+            )
+        Engine._check_arity(name, argv)
+        return argv, handler
 
     def execute_many(self, commands: Sequence[list[bytes]]) -> list[Any]:
         """Run commands in ONE write transaction (a pipeline / MULTI). As in Redis, a
@@ -260,6 +277,13 @@ class Engine:
         pipeline of adds several times faster than one call per add."""
 
         def body():
+            self._pipeline_thread = threading.get_ident()
+            try:
+                return run_all()
+            finally:
+                self._pipeline_thread = None
+
+        def run_all():
             results: list[Any] = []
             appends = _AppendBatch(self)
             for number, argv in enumerate(commands):
@@ -278,7 +302,8 @@ class Engine:
 
         return self._write(body)
 
-    def _check_arity(self, name: bytes, argv: list[bytes]) -> None:
+    @staticmethod
+    def _check_arity(name: bytes, argv: list[bytes]) -> None:
         arity = ARITY[name]
         n = len(argv)
         if (arity >= 0 and n != arity) or (arity < 0 and n < -arity):
@@ -288,6 +313,8 @@ class Engine:
             sub_arity = SUB_ARITY.get((name, sub))
             if sub_arity is None:
                 if sub == b"HELP":
+                    if n != 2:
+                        raise WrongArgs(f"{name.decode().lower()}|help")
                     return
                 raise ReplyError(
                     f"ERR unknown subcommand '{argv[1].decode(errors='replace')}'. "
@@ -701,11 +728,11 @@ class Engine:
             opt = argv[i].upper()
             if opt == b"BLOCK" and moreargs:
                 i += 1
-                if not _DIGITS.fullmatch(argv[i]):
-                    raise ReplyError("ERR timeout is not an integer or out of range")
-                args.block = int(argv[i])
+                args.block = to_int(argv[i], "ERR timeout is not an integer or out of range")
                 if args.block < 0:
                     raise ReplyError("ERR timeout is negative")
+                if args.block > INT64_MAX - now_ms():
+                    raise ReplyError("ERR timeout is out of range")
             elif opt == b"COUNT" and moreargs:
                 i += 1
                 args.count = max(to_int(argv[i]), 0)
@@ -747,31 +774,35 @@ class Engine:
 
     def _read_command(self, argv: list[bytes], group_mode: bool) -> Any:
         args = self._parse_read(argv, group_mode)
-        in_pipeline = self._db.in_transaction
-        blocking = args.block is not None and not in_pipeline
-        watcher = self._open_watcher() if blocking else None
+        # Inside a pipeline (this thread's), BLOCK is ignored, as inside MULTI.
+        blocking = args.block is not None and self._pipeline_thread != threading.get_ident()
         serve = self._serve_group if group_mode else self._serve_plain
         run = self._write if group_mode else self._read
-        result = run(lambda: serve(args, first=True))
-        if result is not None or not blocking:
+        if not blocking:
+            return run(lambda: serve(args, first=True))
+        # Each blocking call has its own watcher (cheap: the process shares one inotify
+        # instance), opened before the first attempt so that no commit is missed, and
+        # private to this thread, so threads blocked on one client never steal each
+        # other's wake-ups.
+        from .wakeup import open_watcher
+
+        watcher = open_watcher(self.path)
+        try:
+            result = run(lambda: serve(args, first=True))
+            deadline = None if args.block == 0 else time.monotonic() + args.block / 1000
+            while result is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                # Wake at least every second to notice a close() from another thread.
+                watcher.wait(1.0 if remaining is None else min(remaining, 1.0))
+                if self._closed:
+                    raise storage.DatabaseError(f"{self.path}: the client was closed")
+                if self._read(lambda: self._servable(args, group_mode)):
+                    result = run(lambda: serve(args, first=False))
             return result
-        deadline = None if args.block == 0 else time.monotonic() + args.block / 1000
-        while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return None
-            watcher.wait(60.0 if remaining is None else min(remaining, 60.0))
-            if self._read(lambda: self._servable(args, group_mode)):
-                result = run(lambda: serve(args, first=False))
-                if result is not None:
-                    return result
-
-    def _open_watcher(self):
-        if self._watcher is None:
-            from .wakeup import open_watcher
-
-            self._watcher = open_watcher(self.path)
-        return self._watcher
+        finally:
+            watcher.close()
 
     def _servable(self, args: ReadArgs, group_mode: bool) -> bool:
         """Whether a blocked read would now return something (read-only check); raises
@@ -857,7 +888,11 @@ class Engine:
                     args.ids[idx] = b">" if sid == MAX_ID else sid
             targets.append((key, stream, group))
         reply = []
+        served: set[bytes] = set()
         for (key, stream, group), wanted in zip(targets, args.ids):
+            if key in served:  # the same key named twice: see what the first read did
+                stream, group = self._stream_and_group(key, args.group)
+            served.add(key)
             if wanted != b">":
                 consumer = self._seen_consumer(group, args.consumer, now)
                 history = self._history(stream, group, consumer, wanted, args.count, now)
@@ -1376,11 +1411,13 @@ class Engine:
         count = 10
         if full:
             if argv[3].upper() != b"FULL":
-                raise ReplyError(SYNTAX_ERROR)
+                raise self._subcommand_syntax(argv)
             if len(argv) == 6 and argv[4].upper() == b"COUNT":
-                count = max(to_int(argv[5]), 0)
+                count = to_int(argv[5])
+                if count < 0:  # Valkey: a negative COUNT means the default
+                    count = 10
             elif len(argv) != 4:
-                raise ReplyError(SYNTAX_ERROR)
+                raise self._subcommand_syntax(argv)
         nodes = 0
         if stream.length:
             head = db.execute(
@@ -1506,7 +1543,10 @@ class Engine:
             elif opt == b"MATCH":
                 match = glob_matcher(argv[j + 1])
             elif opt == b"TYPE":
-                type_ok = argv[j + 1].lower() == b"stream"
+                wanted = argv[j + 1].lower()
+                if wanted not in _TYPE_NAMES:
+                    raise ReplyError(f"ERR unknown type name '{self._name(argv[j + 1])}'")
+                type_ok = wanted == b"stream"
             else:
                 raise ReplyError(SYNTAX_ERROR)
             j += 2
@@ -1578,45 +1618,106 @@ class _AppendBatch:
 
 
 def glob_matcher(pattern: bytes) -> Callable[[bytes], bool]:
-    """Redis's KEYS/SCAN MATCH glob (``*``, ``?``, ``[...]``, ``[^...]``, ``\\`` escapes)."""
-    out = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i : i + 1]
-        if c == b"\\" and i + 1 < n:
-            out.append(re.escape(pattern[i + 1 : i + 2]))
-            i += 2
-            continue
-        if c == b"*":
-            out.append(b".*")
-        elif c == b"?":
-            out.append(b".")
-        elif c == b"[":
-            j = i + 1
-            negate = j < n and pattern[j : j + 1] == b"^"
-            if negate:
-                j += 1
-            members = []
-            while j < n and pattern[j : j + 1] != b"]":
-                if pattern[j : j + 1] == b"\\" and j + 1 < n:
-                    members.append(re.escape(pattern[j + 1 : j + 2]))
-                    j += 2
-                elif j + 2 < n and pattern[j + 1 : j + 2] == b"-" and pattern[j + 2 : j + 3] != b"]":
-                    lo, hi = sorted((pattern[j : j + 1], pattern[j + 2 : j + 3]))
-                    members.append(re.escape(lo) + b"-" + re.escape(hi))
-                    j += 3
-                else:
-                    members.append(re.escape(pattern[j : j + 1]))
-                    j += 1
-            out.append(b"[" + (b"^" if negate else b"") + b"".join(members) + b"]" if members else b"(?!)")
-            i = j + 1
-            continue
-        else:
-            out.append(re.escape(c))
-        i += 1
-    regex = re.compile(b"".join(out), re.DOTALL)
-    return lambda name: regex.fullmatch(name) is not None
+    """Redis's KEYS / SCAN MATCH glob: a literal port of ``stringmatchlen()`` (util.c),
+    quirks included (an unclosed ``[`` matches, ``[a-]`` is a range up to ``]``, ``*``
+    does not match the empty name, bytes compare as C's signed chars in ranges)."""
 
+    def match(name: bytes) -> bool:
+        try:
+            return _stringmatch(pattern, 0, name, 0, [False], 0)
+        except RecursionError:  # an abusive pattern: Redis gives up at depth 1000 too
+            return False
+
+    return match
+
+
+def _at(buf: bytes, i: int) -> int:
+    """``buf[i]``, or the NUL after a C string's end."""
+    return buf[i] if i < len(buf) else 0
+
+
+def _signed(c: int) -> int:
+    return c - 256 if c >= 128 else c
+
+
+def _stringmatch(p: bytes, pi: int, s: bytes, si: int, skip: list[bool], nesting: int) -> bool:
+    if nesting > 1000:
+        return False
+    plen, slen = len(p) - pi, len(s) - si
+    while plen and slen:
+        c = p[pi]
+        if c == 0x2A:  # '*'
+            while plen and _at(p, pi + 1) == 0x2A:
+                pi += 1
+                plen -= 1
+            if plen == 1:
+                return True
+            while slen:
+                if _stringmatch(p, pi + 1, s, si, skip, nesting + 1):
+                    return True
+                if skip[0]:
+                    return False
+                si += 1
+                slen -= 1
+            skip[0] = True  # no later start can match either: stop the outer stars
+            return False
+        if c == 0x3F:  # '?'
+            si += 1
+            slen -= 1
+        elif c == 0x5B:  # '['
+            pi += 1
+            plen -= 1
+            negate = _at(p, pi) == 0x5E
+            if negate:
+                pi += 1
+                plen -= 1
+            matched = False
+            while True:
+                pc = _at(p, pi)
+                if pc == 0x5C and plen >= 2:
+                    pi += 1
+                    plen -= 1
+                    matched |= p[pi] == s[si]
+                elif pc == 0x5D:
+                    break
+                elif plen == 0:
+                    pi -= 1
+                    plen += 1
+                    break
+                elif plen >= 3 and _at(p, pi + 1) == 0x2D:
+                    lo, hi = sorted((_signed(p[pi]), _signed(p[pi + 2])))
+                    pi += 2
+                    plen -= 2
+                    matched |= lo <= _signed(s[si]) <= hi
+                else:
+                    matched |= pc == s[si]
+                pi += 1
+                plen -= 1
+            if negate:
+                matched = not matched
+            if not matched:
+                return False
+            si += 1
+            slen -= 1
+        else:
+            if c == 0x5C and plen >= 2:  # '\\' escapes the next byte
+                pi += 1
+                plen -= 1
+            if p[pi] != s[si]:
+                return False
+            si += 1
+            slen -= 1
+        pi += 1
+        plen -= 1
+        if slen == 0:
+            while _at(p, pi) == 0x2A:
+                pi += 1
+                plen -= 1
+            break
+    return plen == 0 and slen == 0
+
+
+_TYPE_NAMES = {b"string", b"list", b"set", b"zset", b"hash", b"stream"}
 
 _XGROUP_HELP = [
     "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
