@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 
-from . import codec, storage
+from . import codec, layout, storage
 from .errors import ReplyError, WrongArgs
 from .ids import INVALID_ID, MAX_ID, U64, fmt, fmt_b, from_db, to_db
 from .ids import parse as parse_id
@@ -51,9 +51,6 @@ XGROUP_NEEDS_KEY = (
     "to use the MKSTREAM option to create an empty stream automatically."
 )
 
-#: Redis's defaults for the layout that approximate (``~``) trimming works on.
-NODE_MAX_ENTRIES = 100
-NODE_MAX_BYTES = 4096
 ZERO = to_db(0)
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -116,31 +113,38 @@ class Stream:
     """
 
     __slots__ = ("rowid", "last", "last_entry", "max_deleted", "added", "length",
-                 "tail_node", "tail_entries", "tail_bytes", "first")  # fmt: skip
+                 "tail_node", "tail_entries", "tail_bytes", "tail_fields", "first")  # fmt: skip
 
-    def __init__(self, row: tuple, tail: tuple | None, first: bytes | None = None):
+    def __init__(self, row: tuple, tail: tuple | None):
+        """``row``: the streams columns of _LOAD_STREAM; ``tail``: its newest entry's."""
         self.rowid = row[0]
         #: The first entry's ID (0 when empty); None until loaded (Engine._first_id).
-        self.first = None if first is None else from_db(first)
+        self.first = None
         self.last = from_db(row[1])
         self.max_deleted = from_db(row[2])
-        floor, removed = row[3], row[4]
+        floor, removed, saved_at = row[3], row[4], row[5]
         if tail is None:
             self.last_entry = 0
             self.added = floor
-            self.tail_node = self.tail_entries = self.tail_bytes = 0
         else:
             self.last_entry = from_db(tail[0])
             self.last = max(self.last, self.last_entry)
             self.added = max(floor, tail[1])
-            self.tail_node, self.tail_entries, self.tail_bytes = tail[2], tail[3], tail[4]
+        if tail is not None and tail[1] > saved_at:  # appended since the last save
+            self.tail_node, self.tail_entries, self.tail_bytes, self.tail_fields = tail[2:6]
+        else:
+            self.tail_node, self.tail_entries, self.tail_bytes, self.tail_fields = row[6:10]
         self.length = self.added - removed
 
     def save(self, db: sqlite3.Connection) -> None:
-        """Write the floors back: needed after anything but a plain append."""
+        """Write the floors and the newest node's state back: needed after anything but
+        a plain append (deletions and trims leave the newest entry row behind)."""
         db.execute(
-            "UPDATE streams SET last_id=?, max_deleted_id=?, added_floor=?, removed=? WHERE id=?",
+            "UPDATE streams SET last_id=?, max_deleted_id=?, added_floor=?, removed=?,"
+            " tail_added=?, tail_node=?, tail_entries=?, tail_bytes=?, tail_fields=?"
+            " WHERE id=?",
             (to_db(self.last), to_db(self.max_deleted), self.added, self.added - self.length,
+             self.added, self.tail_node, self.tail_entries, self.tail_bytes, self.tail_fields,
              self.rowid),
         )  # fmt: skip
 
@@ -338,8 +342,9 @@ class Engine:
 
     # One seek for a stream's row and its newest entry (which carries the counters).
     _LOAD_STREAM = (
-        "SELECT s.id, s.last_id, s.max_deleted_id, s.added_floor, s.removed,"
-        " e.id, e.added, e.node, e.node_entries, e.node_bytes"
+        "SELECT s.id, s.last_id, s.max_deleted_id, s.added_floor, s.removed, s.tail_added,"
+        " s.tail_node, s.tail_entries, s.tail_bytes, s.tail_fields,"
+        " e.id, e.added, e.node, e.node_entries, e.node_bytes, e.node_fields"
         " FROM streams s LEFT JOIN entries e ON e.stream = s.id"
         " AND e.id = (SELECT max(id) FROM entries WHERE stream = s.id)"
         " WHERE s.name = ?"
@@ -352,9 +357,9 @@ class Engine:
         row = self._db.execute(sql, (key,)).fetchone()
         if row is None:
             return None
-        stream = Stream(row[:5], row[5:10] if row[5] is not None else None)
+        stream = Stream(row[:10], row[10:16] if row[10] is not None else None)
         if with_first:
-            stream.first = from_db(row[10]) if row[10] is not None else 0
+            stream.first = from_db(row[16]) if row[16] is not None else 0
         return stream
 
     _LOAD_STREAM_FIRST = _LOAD_STREAM.replace(
@@ -373,9 +378,9 @@ class Engine:
         row = self._db.execute(self._LOAD_STREAM_AND_GROUP, (key, name)).fetchone()
         if row is None:
             return None, None
-        stream = Stream(row[:5], row[5:10] if row[5] is not None else None)
-        stream.first = from_db(row[10]) if row[10] is not None else 0
-        return stream, (Group(row[11:16]) if row[11] is not None else None)
+        stream = Stream(row[:10], row[10:16] if row[10] is not None else None)
+        stream.first = from_db(row[16]) if row[16] is not None else 0
+        return stream, (Group(row[17:22]) if row[17] is not None else None)
 
     def _group_id(self, key: bytes, name: bytes) -> int | None:
         row = self._db.execute(
@@ -390,7 +395,7 @@ class Engine:
             "INSERT INTO streams (name, last_id, max_deleted_id) VALUES (?, ?, ?)",
             (key, ZERO, ZERO),
         )
-        return Stream((cur.lastrowid, ZERO, ZERO, 0, 0), None)
+        return Stream((cur.lastrowid, ZERO, ZERO, 0, 0, 0, None, 0, 0, 0), None)
 
     def _group(self, stream: Stream, name: bytes) -> Group | None:
         row = self._db.execute(
@@ -518,7 +523,7 @@ class Engine:
                     "ERR syntax error, LIMIT cannot be used without the special ~ option"
                 )
         elif args.approx:
-            args.limit = 100 * NODE_MAX_ENTRIES
+            args.limit = 100 * layout.NODE_MAX_ENTRIES
         else:
             args.limit = 0
         return args, i
@@ -553,16 +558,16 @@ class Engine:
             new = args.id
         if new <= last:
             raise ReplyError(XADD_TOO_SMALL)
-        self._place_in_node(stream, fields)
+        self._place_in_node(stream, fields, new)
         stream.added += 1
         stream.length += 1
         stream.last = stream.last_entry = new
         return (stream.rowid, to_db(new), stream.added, stream.tail_node, stream.tail_entries,
-                stream.tail_bytes, codec.pack(fields))  # fmt: skip
+                stream.tail_bytes, stream.tail_fields, codec.pack(fields))  # fmt: skip
 
     _INSERT_ENTRY = (
-        "INSERT INTO entries (stream, id, added, node, node_entries, node_bytes, fields)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO entries (stream, id, added, node, node_entries, node_bytes, node_fields,"
+        " fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     )
 
     def cmd_xadd(self, argv: list[bytes]) -> Any:
@@ -583,21 +588,27 @@ class Engine:
         return self._write(tx)
 
     @staticmethod
-    def _place_in_node(stream: Stream, fields: list[bytes]) -> None:
-        """Track which radix-tree node Redis would append this entry to (listpack size
-        estimated), so that ``~`` trimming removes the same whole nodes Redis would."""
-        total = sum(len(f) for f in fields)
+    def _place_in_node(stream: Stream, fields: list[bytes], new: int) -> None:
+        """Append the entry ``new`` to the node Redis would put it in (streamAppendItem):
+        the newest node unless it is full by entries or by listpack bytes."""
         if (
             stream.length == 0
             or stream.tail_entries == 0
-            or stream.tail_bytes + total >= NODE_MAX_BYTES
-            or stream.tail_entries >= NODE_MAX_ENTRIES
+            or stream.tail_bytes + layout.raw_size(fields) >= layout.NODE_MAX_BYTES
+            or stream.tail_entries >= layout.NODE_MAX_ENTRIES
         ):
-            stream.tail_node += 1
+            stream.tail_node = to_db(new)
             stream.tail_entries = 0
-            stream.tail_bytes = 15 + sum(len(f) + 2 for f in fields[::2])
+            stream.tail_bytes = layout.master_size(fields)
+            stream.tail_fields = layout.fields_signature(fields)
+            same = True
+        else:
+            same = layout.fields_signature(fields) == stream.tail_fields
+        master = from_db(stream.tail_node)
         stream.tail_entries += 1
-        stream.tail_bytes += 10 + sum(len(v) + 2 for v in fields[1::2])
+        stream.tail_bytes += layout.entry_size(
+            fields, same, (new >> 64) - (master >> 64), (new & U64) - (master & U64)
+        )
 
     def _trim(self, stream: Stream, args: TrimArgs) -> int:
         db, rowid = self._db, stream.rowid
@@ -608,7 +619,7 @@ class Engine:
                     break
                 head = db.execute(
                     "SELECT id, node FROM entries WHERE stream=? ORDER BY id LIMIT ?",
-                    (rowid, NODE_MAX_ENTRIES + 1),
+                    (rowid, layout.NODE_MAX_ENTRIES + 1),
                 ).fetchall()
                 if not head:
                     break
@@ -619,8 +630,12 @@ class Engine:
                     break
                 if args.strategy == b"MAXLEN":
                     remove = stream.length - entries >= args.maxlen
-                else:
-                    remove = from_db(in_node[-1]) < args.minid
+                else:  # the node's last entry, even if XDEL removed it, must be < MINID
+                    end = db.execute(
+                        "SELECT last_id FROM node_ends WHERE stream=? AND node=?", (rowid, node)
+                    ).fetchone()
+                    last = max(in_node[-1], end[0]) if end else in_node[-1]
+                    remove = from_db(last) < args.minid
                 if not remove:
                     break
                 db.execute("DELETE FROM entries WHERE stream=? AND id<=?", (rowid, in_node[-1]))
@@ -642,6 +657,12 @@ class Engine:
             deleted = cur.rowcount
         if not args.approx:
             stream.length -= deleted
+        if deleted:  # forget the ends of nodes that are gone
+            db.execute(
+                "DELETE FROM node_ends WHERE stream=?1 AND node < coalesce("
+                "(SELECT node FROM entries WHERE stream=?1 ORDER BY id LIMIT 1), x'ff')",
+                (rowid,),
+            )
         return deleted
 
     def cmd_xtrim(self, argv: list[bytes]) -> int:
@@ -665,15 +686,38 @@ class Engine:
                 return 0
             ids = [parse_id(a) for a in argv[2:]]
             deleted = 0
+            db = self._db
             for sid in dict.fromkeys(ids):
-                cur = self._db.execute(
-                    "DELETE FROM entries WHERE stream=? AND id=?", (stream.rowid, to_db(sid))
-                )
-                if cur.rowcount:
-                    deleted += 1
-                    stream.max_deleted = max(stream.max_deleted, sid)
+                raw = to_db(sid)
+                row = db.execute(
+                    "SELECT node FROM entries WHERE stream=? AND id=?", (stream.rowid, raw)
+                ).fetchone()
+                if row is None:
+                    continue
+                db.execute("DELETE FROM entries WHERE stream=? AND id=?", (stream.rowid, raw))
+                deleted += 1
+                stream.max_deleted = max(stream.max_deleted, sid)
+                following = db.execute(
+                    "SELECT node FROM entries WHERE stream=? AND id>? ORDER BY id LIMIT 1",
+                    (stream.rowid, raw),
+                ).fetchone()
+                if following is None or following[0] != row[0]:
+                    # It was its node's last entry: Redis keeps it there, flagged deleted.
+                    db.execute(
+                        "INSERT INTO node_ends (stream, node, last_id) VALUES (?, ?, ?)"
+                        " ON CONFLICT (stream, node) DO UPDATE SET"
+                        " last_id = max(last_id, excluded.last_id)",
+                        (stream.rowid, row[0], raw),
+                    )
             if deleted:
                 stream.length -= deleted
+                # Redis frees a node once all its entries are deleted; the next XADD then
+                # opens a new one.
+                if stream.tail_node is not None and not self._db.execute(
+                    "SELECT 1 FROM entries WHERE stream=? AND id>=? LIMIT 1",
+                    (stream.rowid, stream.tail_node),
+                ).fetchone():
+                    stream.tail_entries = 0
                 stream.save(self._db)
             return deleted
 
@@ -1418,12 +1462,8 @@ class Engine:
                     count = 10
             elif len(argv) != 4:
                 raise self._subcommand_syntax(argv)
-        nodes = 0
-        if stream.length:
-            head = db.execute(
-                "SELECT node FROM entries WHERE stream=? ORDER BY id LIMIT 1", (stream.rowid,)
-            ).fetchone()[0]
-            nodes = stream.tail_node - head + 1
+        # The layout counts are not tracked for old nodes: estimated from the length.
+        nodes = -(-stream.length // layout.NODE_MAX_ENTRIES)
         reply = [
             out(b"length"), stream.length,
             out(b"radix-tree-keys"), nodes,
@@ -1508,6 +1548,7 @@ class Engine:
             db.execute("DELETE FROM consumers WHERE grp=?", (gid,))
         db.execute("DELETE FROM groups WHERE stream=?", (stream.rowid,))
         db.execute("DELETE FROM entries WHERE stream=?", (stream.rowid,))
+        db.execute("DELETE FROM node_ends WHERE stream=?", (stream.rowid,))
         db.execute("DELETE FROM streams WHERE id=?", (stream.rowid,))
 
     def cmd_exists(self, argv: list[bytes]) -> int:
@@ -1564,7 +1605,7 @@ class Engine:
 
     def cmd_flushdb(self, argv: list[bytes]) -> Any:
         def tx():
-            for table in ("pel", "consumers", "groups", "entries", "streams"):
+            for table in ("pel", "consumers", "groups", "entries", "node_ends", "streams"):
                 self._db.execute(f"DELETE FROM {table}")
 
         self._write(tx)

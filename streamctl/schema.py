@@ -8,9 +8,11 @@ Layout, and why:
 
 * ``entries`` — ``(stream, id)`` is the primary key of a WITHOUT ROWID table, so every range
   read is one index seek. ``id`` is the 16-byte big-endian ID (byte order = ID order),
-  ``fields`` the packed field/value list (``streamctl.codec``). ``node`` numbers the
-  radix-tree node Redis would have put the entry in; approximate (``~``) trimming removes
-  whole nodes, as Redis does, so ``MAXLEN ~`` gives the same lengths here as there.
+  ``fields`` the packed field/value list (``streamctl.codec``). ``node`` is the
+  radix-tree node Redis would have put the entry in (``streamctl.layout``); approximate
+  (``~``) trimming removes whole nodes, as Redis does, so ``MAXLEN ~`` gives the same
+  lengths here as there. ``node_ends`` remembers a node's last entry when XDEL removed it
+  (Redis only flags it deleted, and ``MINID ~`` still sees it).
 * ``streams`` — one row per stream key. The stream's counters are *derived*: the newest
   entry row carries entries-added and its node's fill, and ``streams`` keeps floors that
   only deletions and trims move (last-generated-id = max(floor, newest id); length =
@@ -53,7 +55,14 @@ def m001_initial(db: sqlite3.Connection) -> None:
             last_id         BLOB NOT NULL,           -- floor of last-generated-id
             max_deleted_id  BLOB NOT NULL,
             added_floor     INTEGER NOT NULL DEFAULT 0,  -- floor of entries-added
-            removed         INTEGER NOT NULL DEFAULT 0   -- entries ever deleted or trimmed
+            removed         INTEGER NOT NULL DEFAULT 0,  -- entries ever deleted or trimmed
+            -- The newest node's state as of the last deletion or trim (entries-added was
+            -- tail_added then); newer appends carry their own in their entry row.
+            tail_added      INTEGER NOT NULL DEFAULT 0,
+            tail_node       BLOB,
+            tail_entries    INTEGER NOT NULL DEFAULT 0,
+            tail_bytes      INTEGER NOT NULL DEFAULT 0,
+            tail_fields     INTEGER NOT NULL DEFAULT 0
         );
         """,
         """
@@ -61,11 +70,20 @@ def m001_initial(db: sqlite3.Connection) -> None:
             stream        INTEGER NOT NULL,
             id            BLOB NOT NULL,
             added         INTEGER NOT NULL,  -- entries-added once this entry was added
-            node          INTEGER NOT NULL,
+            node          BLOB NOT NULL,     -- the node's master ID (its first entry's)
             node_entries  INTEGER NOT NULL,  -- entries appended to the node so far
-            node_bytes    INTEGER NOT NULL,  -- estimated listpack bytes of the node so far
+            node_bytes    INTEGER NOT NULL,  -- the node's listpack bytes so far
+            node_fields   INTEGER NOT NULL,  -- signature of the node's master field names
             fields        BLOB NOT NULL,
             PRIMARY KEY (stream, id)
+        ) WITHOUT ROWID;
+        """,
+        """
+        CREATE TABLE node_ends (
+            stream   INTEGER NOT NULL,
+            node     BLOB NOT NULL,
+            last_id  BLOB NOT NULL,  -- the node's last entry, deleted by XDEL
+            PRIMARY KEY (stream, node)
         ) WITHOUT ROWID;
         """,
         """
