@@ -68,19 +68,34 @@ def _int_value(item: bytes) -> int | None:
     return value if -(1 << 63) <= value < 1 << 63 else None
 
 
+_INT_START = frozenset(b"-0123456789")
+
+
 def element_size(item: bytes) -> int:
     """Bytes of a string element, which listpack stores as an integer when it is one."""
-    value = _int_value(item)
-    if value is not None:
-        return int_size(value)
     n = len(item)
+    if n <= 20 and n and item[0] in _INT_START:
+        value = _int_value(item)
+        if value is not None:
+            return int_size(value)
+    if n < 63:  # 1-byte header, and header + data < 128: a 1-byte back-length
+        return n + 2
     header = 1 if n < 64 else (2 if n < 4096 else 5)
     return header + n + _backlen(header + n)
 
 
+_SIGNATURES: dict[tuple[bytes, ...], int] = {}
+
+
 def fields_signature(fields: list[bytes]) -> int:
     """Identifies an entry's field names (in order): equal signatures = SAMEFIELDS."""
-    return crc32(codec.pack(fields[::2]))
+    names = tuple(fields[::2])
+    signature = _SIGNATURES.get(names)
+    if signature is None:
+        if len(_SIGNATURES) > 1024:  # a bounded cache: most streams use one field set
+            _SIGNATURES.clear()
+        signature = _SIGNATURES[names] = crc32(codec.pack(list(names)))
+    return signature
 
 
 def master_size(fields: list[bytes]) -> int:
@@ -100,17 +115,21 @@ def master_size(fields: list[bytes]) -> int:
 def entry_size(fields: list[bytes], same_fields: bool, ms_diff: int, seq_diff: int) -> int:
     """Bytes one entry adds to its node: flags, ID difference to the master, (number of
     fields and names unless they are the master's), the values, and the lp-count."""
-    numfields = len(fields) // 2
-    size = int_size(_FLAG_SAMEFIELDS if same_fields else 0)
-    size += int_size(_as_int64(ms_diff)) + int_size(_as_int64(seq_diff))
-    size += sum(element_size(value) for value in fields[1::2])
+    numfields = len(fields) >> 1
+    size = 2  # flags: 0 or SAMEFIELDS, a 7-bit integer
+    size += 2 if 0 <= ms_diff <= 127 else int_size(_as_int64(ms_diff))
+    size += 2 if 0 <= seq_diff <= 127 else int_size(_as_int64(seq_diff))
+    for value in fields[1::2]:
+        size += element_size(value)
     lp_count = numfields + 3
     if not same_fields:
-        size += int_size(numfields) + sum(element_size(name) for name in fields[::2])
+        size += int_size(numfields)
+        for name in fields[::2]:
+            size += element_size(name)
         lp_count += numfields + 1
     return size + int_size(lp_count)
 
 
 def raw_size(fields: list[bytes]) -> int:
     """What Redis weighs against the byte limit before appending: the raw lengths."""
-    return sum(len(item) for item in fields)
+    return sum(map(len, fields))
