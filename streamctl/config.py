@@ -53,7 +53,17 @@ def default_db_path() -> str:
 def resolve(target: str | os.PathLike | None = None) -> Target:
     """Turn a connect() target (or None: the environment, then the default) into a Target."""
     if target is None:
-        target = os.environ.get("STREAMCTL_URL") or os.environ.get("STREAMCTL_DB") or None
+        url = os.environ.get("STREAMCTL_URL")
+        if url:
+            if not url.lower().startswith(REDIS_SCHEMES + (SQLITE_SCHEME,)):
+                # Never taken for a file path, and never echoed: it may hold a password.
+                raise ValueError(
+                    "STREAMCTL_URL is not a sqlite:///PATH, redis://, rediss://, unix://, "
+                    "valkey:// or valkeys:// URL"
+                )
+            target = url
+        else:
+            target = os.environ.get("STREAMCTL_DB") or None
         if target is None:
             return Target("sqlite", default_db_path())
     text = os.fspath(target)
@@ -79,12 +89,13 @@ def resolve(target: str | os.PathLike | None = None) -> Target:
 def redact(url: str) -> str:
     """A URL with its password replaced by ``***``, for logs, errors and ``info``."""
     scheme, sep, rest = url.partition("://")
-    if not sep:
+    if not sep or "@" not in rest:
         return url
-    netloc, slash, tail = rest.partition("/")
-    if "@" not in netloc:
-        return url
-    creds, _, host = netloc.rpartition("@")
+    # Everything up to the last "@" is taken for credentials: a password may hold "/",
+    # "?", "#" or "@" that were not percent-encoded (over-redacting a path is harmless).
+    creds, _, host = rest.rpartition("@")
     user, colon, _pw = creds.partition(":")
-    creds = f"{user}:***" if colon else ("***" if user else "")
-    return f"{scheme}://{creds}@{host}{slash}{tail}"
+    if "/" in user:
+        user = ""
+    creds = f"{user}:***" if colon else "***"
+    return f"{scheme}://{creds}@{host}"

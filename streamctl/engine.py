@@ -93,6 +93,12 @@ def to_int(arg: bytes, error: str = NOT_AN_INTEGER) -> int:
     raise ReplyError(error if error.startswith(("ERR ", "-")) else "ERR " + error)
 
 
+def shown_arg(raw: bytes) -> str:
+    """An argument as a Redis error text shows it: the server formats it as a C string
+    (it ends at a NUL byte) and puts a space for every CR or LF of the message."""
+    return raw.split(b"\0", 1)[0].decode(errors="replace").replace("\r", " ").replace("\n", " ")
+
+
 def encode_arg(arg: Any) -> bytes:
     if isinstance(arg, bytes):
         return arg
@@ -263,9 +269,9 @@ class Engine:
         name = argv[0].upper()
         handler = _COMMANDS.get(name)
         if handler is None:
-            shown = " ".join(f"'{a.decode(errors='replace')}'" for a in argv[1:])
+            shown = " ".join(f"'{shown_arg(a)}'" for a in argv[1:])
             raise ReplyError(
-                f"ERR unknown command '{argv[0].decode(errors='replace')}', with args "
+                f"ERR unknown command '{shown_arg(argv[0])}', with args "
                 f"beginning with: {shown}" + (" " if shown else "")
             )
         Engine._check_arity(name, argv)
@@ -321,7 +327,7 @@ class Engine:
                         raise WrongArgs(f"{name.decode().lower()}|help")
                     return
                 raise ReplyError(
-                    f"ERR unknown subcommand '{argv[1].decode(errors='replace')}'. "
+                    f"ERR unknown subcommand '{shown_arg(argv[1])}'. "
                     f"Try {name.decode()} HELP."
                 )
             if (sub_arity >= 0 and n != sub_arity) or (sub_arity < 0 and n < -sub_arity):
@@ -336,7 +342,7 @@ class Engine:
             return storage.run_read(self._db, self.path, self.busy_timeout, fn)
 
     def _name(self, raw: bytes) -> str:
-        return raw.decode(errors="replace")
+        return shown_arg(raw)
 
     # ------------------------------------------------------------------ lookups
 

@@ -153,10 +153,13 @@ def open_database(
     if path in ("", ":memory:"):
         raise DatabaseError("an in-memory database cannot be shared: give a file path")
     has_data = _check_existing_file(path)
+    immutable = has_data and _immutable_here(path)
+    if immutable:
+        readonly = True
     if readonly:
         if not has_data:
             raise DatabaseError(f"{path}: no database to open read-only")
-        uri = "file:" + _uri_path(path) + "?mode=ro"
+        uri = "file:" + _uri_path(path) + ("?mode=ro&immutable=1" if immutable else "?mode=ro")
     else:
         directory = os.path.dirname(os.path.abspath(path))
         _make_private_dirs(directory)
@@ -172,6 +175,30 @@ def open_database(
         db.close()
         raise
     return db
+
+
+def _immutable_here(path: str) -> bool:
+    """Whether ``path`` is on a read-only file system with no ``-wal`` to replay.
+
+    SQLite reads a WAL database through its ``-shm`` index, which cannot be created on a
+    read-only file system, so a plain read-only open fails there ("unable to open").
+    With no ``-wal`` (or an empty one) the file holds every commit and nothing on this
+    mount can change it: it is opened ``immutable`` (read-only, without locks). (A process
+    writing the same file through another, writable mount would not be noticed.)"""
+    statvfs = getattr(os, "statvfs", None)
+    if statvfs is None:
+        return False
+    try:
+        if not statvfs(os.path.dirname(os.path.abspath(path))).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        return False
+    try:
+        return os.stat(path + "-wal").st_size == 0
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def _uri_path(path: str) -> str:
