@@ -99,6 +99,17 @@ def shown_arg(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode(errors="replace").replace("\r", " ").replace("\n", " ")
 
 
+def c_str(arg: bytes) -> bytes:
+    """An argument as the server's C-string comparisons see it: up to its first NUL
+    (so "$\\0x" is "$" and "COUNT\\0x" is COUNT, as on Redis)."""
+    return arg.split(b"\0", 1)[0] if b"\0" in arg else arg
+
+
+def keyword(arg: bytes) -> bytes:
+    """An option or subcommand name, for case-insensitive comparison (strcasecmp)."""
+    return c_str(arg).upper()
+
+
 def encode_arg(arg: Any) -> bytes:
     if isinstance(arg, bytes):
         return arg
@@ -266,7 +277,7 @@ class Engine:
             argv = argv[0].split() + argv[1:]
         if not argv:
             raise ReplyError("ERR empty command")
-        name = argv[0].upper()
+        name = argv[0].upper()  # command names are looked up as binary strings
         handler = _COMMANDS.get(name)
         if handler is None:
             shown = " ".join(f"'{shown_arg(a)}'" for a in argv[1:])
@@ -470,7 +481,7 @@ class Engine:
         """Redis's streamParseAddOrTrimArgsOrReply(): returns the args and, for XADD,
         the index of the ID argument."""
         args = TrimArgs()
-        if xadd and argv[2] == b"*":  # the common case: no options, auto ID
+        if xadd and c_str(argv[2]) == b"*":  # the common case: no options, auto ID
             return args, 2
         limit_given = False
         i = 2
@@ -478,8 +489,8 @@ class Engine:
         while i < n:
             moreargs = n - 1 - i
             opt = argv[i]
-            upper = opt.upper()
-            if xadd and opt == b"*":
+            upper = keyword(opt)
+            if xadd and c_str(opt) == b"*":
                 break
             if upper in (b"MAXLEN", b"MINID") and moreargs:
                 if args.strategy is not None:
@@ -489,10 +500,10 @@ class Engine:
                     )
                 args.approx = False
                 nxt = argv[i + 1]
-                if moreargs >= 2 and nxt == b"~":
+                if moreargs >= 2 and c_str(nxt) == b"~":
                     args.approx = True
                     i += 1
-                elif moreargs >= 2 and nxt == b"=":
+                elif moreargs >= 2 and c_str(nxt) == b"=":
                     i += 1
                 if upper == b"MAXLEN":
                     args.maxlen = to_int(argv[i + 1])
@@ -742,7 +753,7 @@ class Engine:
         count = -1
         j = 4
         while j < len(argv):
-            if argv[j].upper() == b"COUNT" and len(argv) - j - 1 >= 1:
+            if keyword(argv[j]) == b"COUNT" and len(argv) - j - 1 >= 1:
                 count = max(to_int(argv[j + 1]), 0)
                 j += 2
             else:
@@ -775,7 +786,7 @@ class Engine:
         i = 1
         while i < n:
             moreargs = n - i - 1
-            opt = argv[i].upper()
+            opt = keyword(argv[i])
             if opt == b"BLOCK" and moreargs:
                 i += 1
                 args.block = to_int(argv[i], "ERR timeout is not an integer or out of range")
@@ -880,14 +891,14 @@ class Engine:
             for idx, (key, raw) in enumerate(zip(args.keys, args.ids)):
                 stream = self._stream(key)
                 streams.append(stream)
-                if raw == b"$":
+                if c_str(raw) == b"$":
                     args.ids[idx] = stream.last if stream else 0
-                elif raw == b">":
+                elif c_str(raw) == b">":
                     raise ReplyError(
                         "ERR The > ID can be specified only when calling XREADGROUP using the "
                         "GROUP <group> <consumer> option."
                     )
-                elif raw == b"+":  # Redis 7.4+ / Valkey: the last entry
+                elif c_str(raw) == b"+":  # Redis 7.4+ / Valkey: the last entry
                     # "Greater than last-generated-id - 1": the last entry if it exists.
                     args.ids[idx] = stream.last - 1 if stream and stream.last else 0
                 else:
@@ -917,21 +928,23 @@ class Engine:
                 return None
             raw = args.ids[idx]
             if first:
-                if raw == b"$":
+                if c_str(raw) == b"$":
                     raise ReplyError(
                         "ERR The $ ID is meaningless in the context of XREADGROUP: you want to "
                         "read the history of this consumer by specifying a proper ID, or use "
                         "the > ID to get new messages. The $ ID would just return an empty "
                         "result set."
                     )
-                if raw == b"+":
+                if c_str(raw) == b"+":
                     raise ReplyError(
                         "ERR The + ID is meaningless in the context of XREADGROUP: you want to "
                         "read the history of this consumer by specifying a proper ID, or use "
                         "the > ID to get new messages. The + ID would just return an empty "
                         "result set."
                     )
-                if raw != b">":
+                if c_str(raw) == b">":
+                    args.ids[idx] = b">"
+                else:
                     # Redis encodes ">" as max-max internally: an explicit max-max ID
                     # therefore reads new entries, as ">" does.
                     sid = parse_id(raw)
@@ -1083,7 +1096,7 @@ class Engine:
         min_idle = count = start = end = 0
         if n >= 6:
             at = 3
-            if argv[3].upper() == b"IDLE":
+            if keyword(argv[3]) == b"IDLE":
                 min_idle = to_int(argv[4])
                 if n < 8:
                     raise ReplyError(SYNTAX_ERROR)
@@ -1175,7 +1188,7 @@ class Engine:
             last_id = 0
             while j < len(argv):
                 moreargs = len(argv) - 1 - j
-                opt = argv[j].upper()
+                opt = keyword(argv[j])
                 if opt == b"FORCE":
                     force = True
                 elif opt == b"JUSTID":
@@ -1248,7 +1261,7 @@ class Engine:
         max_count = INT64_MAX // 16
         while j < len(argv):
             moreargs = len(argv) - 1 - j
-            opt = argv[j].upper()
+            opt = keyword(argv[j])
             if opt == b"COUNT" and moreargs:
                 try:
                     count = to_int(argv[j + 1])
@@ -1320,7 +1333,7 @@ class Engine:
         entries_read: int | None = None
         i = 5
         while i < len(argv):
-            opt = argv[i].upper()
+            opt = keyword(argv[i])
             if sub == b"CREATE" and opt == b"MKSTREAM":
                 mkstream = True
                 i += 1
@@ -1346,7 +1359,7 @@ class Engine:
                 )
         n = len(argv)
         if sub == b"CREATE" and 5 <= n <= 8:
-            if argv[4] == b"$":
+            if c_str(argv[4]) == b"$":
                 start = stream.last if stream else 0
             else:
                 start = parse_id(argv[4])
@@ -1360,7 +1373,7 @@ class Engine:
             )
             return self._out(b"OK")
         if sub == b"SETID" and n in (5, 7):
-            start = stream.last if argv[4] == b"$" else parse_id(argv[4], 0, strict=False)
+            start = stream.last if c_str(argv[4]) == b"$" else parse_id(argv[4], 0, strict=False)
             db.execute(
                 "UPDATE groups SET last_id=?, entries_read=? WHERE id=?",
                 (to_db(start), entries_read, group.rowid),
@@ -1460,9 +1473,9 @@ class Engine:
         full = len(argv) > 3
         count = 10
         if full:
-            if argv[3].upper() != b"FULL":
+            if keyword(argv[3]) != b"FULL":
                 raise self._subcommand_syntax(argv)
-            if len(argv) == 6 and argv[4].upper() == b"COUNT":
+            if len(argv) == 6 and keyword(argv[4]) == b"COUNT":
                 count = to_int(argv[5])
                 if count < 0:  # Valkey: a negative COUNT means the default
                     count = 10
@@ -1580,7 +1593,7 @@ class Engine:
         count, match, type_ok = 10, None, True
         j = 2
         while j < len(argv):
-            opt = argv[j].upper()
+            opt = keyword(argv[j])
             if j + 1 >= len(argv):
                 raise ReplyError(SYNTAX_ERROR)
             if opt == b"COUNT":
