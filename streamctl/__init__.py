@@ -34,7 +34,17 @@ def connect(target: str | os.PathLike | None = None, **options: Any) -> Any:
     if resolved.kind == "redis":
         import redis
 
-        return redis.Redis.from_url(resolved.location, **options)
+        try:
+            return redis.Redis.from_url(resolved.location, **options)
+        except ValueError:
+            # redis-py's message may quote a piece of the password (e.g. an unencoded
+            # "/" in it makes "Port could not be cast to integer value as '<secret>'").
+            from .config import redact
+
+            raise ValueError(
+                f"invalid Redis URL {redact(resolved.location)} (percent-encode special "
+                "characters in the password)"
+            ) from None
     from .client import SQLiteClient
 
     merged = {**resolved.options, **options}
