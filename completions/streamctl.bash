@@ -70,9 +70,9 @@ _streamctl() {
         "info") opts="-w --watch --interval --json -q --quiet -h --help"; cmds="" ;;
         "consume") opts="-g --group --consumer -x --exec --count --block --once --max --create-group -c --concurrency --timeout --kill-after --max-deliveries --dead-letter --reject-code --backoff --backoff-max --claim-idle --shutdown-grace --json -q --quiet -v --verbose -h --help"; cmds="" ;;
         "group") opts="-h --help"; cmds="create destroy setid createconsumer delconsumer" ;;
-        "group/create") opts="--mkstream --entries-read -q --quiet -h --help"; cmds="" ;;
-        "group/destroy") opts="-q --quiet -h --help"; cmds="" ;;
-        "group/setid") opts="--entries-read -q --quiet -h --help"; cmds="" ;;
+        "group/create") opts="--mkstream --entries-read --json -q --quiet -h --help"; cmds="" ;;
+        "group/destroy") opts="--json -q --quiet -h --help"; cmds="" ;;
+        "group/setid") opts="--entries-read --json -q --quiet -h --help"; cmds="" ;;
         "group/createconsumer") opts="--json -q --quiet -h --help"; cmds="" ;;
         "group/delconsumer") opts="--json -q --quiet -h --help"; cmds="" ;;
         "deadletter") opts="-h --help"; cmds="list requeue" ;;

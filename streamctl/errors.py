@@ -25,6 +25,7 @@ __all__ = [
     "DatabaseReadOnlyError",
     "DatabaseCorruptError",
     "DatabaseFullError",
+    "OutputError",
     "ResponseError",
     "DataError",
 ]
@@ -82,6 +83,11 @@ class DatabaseCorruptError(DatabaseError):
 
 class DatabaseFullError(DatabaseError):
     """The disk (or SQLite's size limit) is full; the write was rolled back whole."""
+
+
+class OutputError(StreamctlError):
+    """Writing the output failed (stdout closed, disk full ...): what the command did is
+    done, only its report was lost. Not raised for a reader that went away (EPIPE)."""
 
 
 _COMPAT_CACHE: dict[str, type] = {}

@@ -25,6 +25,10 @@ class ExitCode(IntEnum):
     #: The database file cannot be used: not a streamctl database, newer schema, corrupt,
     #: read-only for a write, disk full, unwritable location.
     DATABASE = 6
+    #: The output could not be written (stdout closed, or a write to it failed, e.g. disk
+    #: full): the command itself may have been carried out (``add`` has stored the
+    #: message). ``EX_IOERR`` of sysexits.h.
+    OUTPUT = 74
     #: Ended by SIGINT / SIGTERM (128 + signal number).
     SIGINT = 130
     SIGTERM = 143

@@ -18,6 +18,16 @@ from streamctl.exitcodes import ExitCode
 
 from . import common
 from .common import CliError, State
+from .options import (
+    CONTEXT,
+    BlockOpt,
+    ConsumerArg,
+    CountOpt,
+    GroupArg,
+    JsonOpt,
+    QuietOpt,
+    StreamArg,
+)
 from .render import dumps
 
 # --------------------------------------------------------------------------- the group
@@ -56,12 +66,10 @@ class StreamctlGroup(TyperGroup):
         except BaseException as exc:  # noqa: BLE001
             code = _report(exc)
         try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            common.silence_stdout()
-            code = int(ExitCode.SIGPIPE)
-        except Exception:
-            pass
+            common.flush_stdout()
+        except BaseException as exc:  # noqa: BLE001 - EPIPE or an output error
+            if code in (0, ExitCode.EMPTY):
+                code = _report(exc)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -76,8 +84,6 @@ def _report(exc: BaseException) -> int:
     return common.report(exc)
 
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
 app = typer.Typer(
     name=common.PROG,
     cls=StreamctlGroup,
@@ -85,7 +91,8 @@ app = typer.Typer(
     "every process, or a Redis/Valkey server with --url.",
     epilog="Exit status: 0 ok, 1 found nothing, 2 usage or bad input, 3 refused by the "
     "engine, 4 no such stream or group, 5 database busy or server unreachable, "
-    "6 database unusable, 130/143 interrupted (SIGINT/SIGTERM), 141 output pipe closed.",
+    "6 database unusable, 74 output not written (stdout closed or failing), 130/143 "
+    "interrupted (SIGINT/SIGTERM), 141 output pipe closed.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -103,25 +110,6 @@ group_app = typer.Typer(
     context_settings=CONTEXT,
 )
 app.add_typer(group_app, name="group")
-
-# --------------------------------------------------------------------------- options
-
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Machine output: NDJSON messages, JSON objects.")
-]
-QuietOpt = Annotated[
-    bool, typer.Option("-q", "--quiet", help="Print nothing on stdout; the exit code tells.")
-]
-CountOpt = Annotated[
-    int | None, typer.Option("--count", metavar="N", min=0, help="At most N messages.")
-]
-BlockOpt = Annotated[
-    int | None,
-    typer.Option("--block", metavar="MS", min=0, help="Wait up to MS milliseconds (0: forever)."),
-]
-StreamArg = Annotated[str, typer.Argument(metavar="STREAM", help="The stream (its key).")]
-GroupArg = Annotated[str, typer.Argument(metavar="GROUP", help="The consumer group.")]
-ConsumerArg = Annotated[str, typer.Argument(metavar="CONSUMER", help="The consumer's name.")]
 
 
 def _version(value: bool) -> None:
@@ -335,21 +323,26 @@ def _add_batch(st: State, stream: str, options: dict) -> None:
             commit()
 
     lineno = 0
-    rest = b""
+    buf = bytearray()  # the unfinished line: grows in place, however long the line
     try:
         while True:
             block = read(65536)
             if not block:
                 break
-            lines = (rest + block).split(b"\n")
-            rest = lines.pop()
-            for raw in lines:
+            pos = 0
+            buf += block
+            # what was in buf before holds no newline: look only at the new block
+            nl = buf.find(b"\n", len(buf) - len(block))
+            while nl >= 0:
                 lineno += 1
-                take(raw, lineno)
+                take(bytes(buf[pos:nl]), lineno)
+                pos = nl + 1
+                nl = buf.find(b"\n", pos)
+            del buf[:pos]
             commit()
-        if rest:
+        if buf:
             lineno += 1
-            take(rest, lineno)
+            take(bytes(buf), lineno)
     except CliError:
         # A bad line: the good lines before it are stored (their IDs printed), it and
         # everything after it are not. (A failed commit has already emptied the chunk.)
@@ -380,15 +373,46 @@ def range_(
 ) -> None:
     st = _st(ctx, json_out, quiet)
     r = st.client()
-    if rev:
-        msgs = r.xrevrange(stream, max=end, min=start, count=count)
-    else:
-        msgs = r.xrange(stream, min=start, max=end, count=count)
-    if not msgs:
+    got = False
+    for msgs in _pages(r, stream, start, end, count, rev):
+        got = True
+        for msg_id, fields in msgs:
+            common.write_message(st, stream, msg_id, fields, with_stream=False)
+    if not got:
         _require_stream(r, stream)
         raise _empty()
-    for msg_id, fields in msgs:
-        common.write_message(st, stream, msg_id, fields, with_stream=False)
+
+
+#: ``range`` reads this many entries per XRANGE call.
+RANGE_PAGE = 1000
+_MIN_ID = "0-0"
+_MAX_ID = f"{(1 << 64) - 1}-{(1 << 64) - 1}"
+
+
+def _pages(r: Any, stream: str, start: str, end: str, count: int | None, rev: bool) -> Any:
+    """XRANGE/XREVRANGE in pages of RANGE_PAGE, each starting after the last one's end
+    (``(ID``): the first lines come at once and memory stays bounded however long the
+    stream is. Entries added meanwhile at the far end are included, as a read that
+    ends at ``+`` would see them."""
+    left = count
+    while left is None or left > 0:
+        n = RANGE_PAGE if left is None else min(RANGE_PAGE, left)
+        if rev:
+            msgs = r.xrevrange(stream, max=end, min=start, count=n)
+        else:
+            msgs = r.xrange(stream, min=start, max=end, count=n)
+        if not msgs:
+            return
+        yield msgs
+        if left is not None:
+            left -= len(msgs)
+        last = msgs[-1][0]
+        if len(msgs) < n or last == (_MIN_ID if rev else _MAX_ID):
+            return
+        if rev:
+            end = "(" + last
+        else:
+            start = "(" + last
 
 
 @app.command(
@@ -549,9 +573,10 @@ def group_create(
             "--entries-read", metavar="N", help="Set the group's entries-read counter (for lag)."
         ),
     ] = None,
+    json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    st = _st(ctx, False, quiet)
+    st = _st(ctx, json_out, quiet)
     st.client().xgroup_create(stream, group, id=start, mkstream=mkstream, entries_read=entries_read)
 
 
@@ -561,9 +586,13 @@ def group_create(
     help="Destroy GROUP and its pending entries. Exit 4 if it does not exist.",
 )
 def group_destroy(
-    ctx: typer.Context, stream: StreamArg, group: GroupArg, quiet: QuietOpt = False
+    ctx: typer.Context,
+    stream: StreamArg,
+    group: GroupArg,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    st = _st(ctx, False, quiet)
+    st = _st(ctx, json_out, quiet)
     if not st.client().xgroup_destroy(stream, group):
         raise CliError(f"no such group: {group} (stream {stream})", ExitCode.NOT_FOUND)
 
@@ -584,9 +613,10 @@ def group_setid(
             "--entries-read", metavar="N", help="Set the group's entries-read counter (for lag)."
         ),
     ] = None,
+    json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    st = _st(ctx, False, quiet)
+    st = _st(ctx, json_out, quiet)
     st.client().xgroup_setid(stream, group, msg_id, entries_read=entries_read)
 
 
@@ -769,6 +799,15 @@ def pending(
         common.out(plain_table(("ID", "CONSUMER", "IDLE_MS", "DELIVERIES"), rows), st)
 
 
+def _check_id(msg_id: str) -> None:
+    from streamctl import errors, ids
+
+    try:
+        ids.parse(msg_id, strict=True)
+    except errors.ReplyError:
+        raise CliError(f"not a stream ID: {msg_id!r}") from None
+
+
 JustIdOpt = Annotated[
     bool, typer.Option("--justid", help="Print only the IDs (and do not count a delivery).")
 ]
@@ -805,6 +844,10 @@ def claim(
     quiet: QuietOpt = False,
 ) -> None:
     st = _st(ctx, json_out, quiet)
+    for msg_id in ids:
+        # XCLAIM takes the words after its IDs as options (FORCE, JUSTID, IDLE ...): an ID
+        # that is not one must not become one.
+        _check_id(msg_id)
     claimed = st.client().xclaim(stream, group, consumer, min_idle_ms, ids, justid=justid)
     if not claimed:
         raise _empty()
@@ -837,19 +880,37 @@ def autoclaim(
     quiet: QuietOpt = False,
 ) -> None:
     st = _st(ctx, json_out, quiet)
-    res = st.client().xautoclaim(
-        stream, group, consumer, min_idle_ms, start_id=start, count=count, justid=justid
-    )
+    r = st.client()
     if justid:
-        # redis-py returns only the IDs with justid.
-        nxt, claimed = None, res
+        nxt, claimed = _autoclaim_justid(r, stream, group, consumer, min_idle_ms, start, count)
     else:
-        nxt, claimed = res[0], res[1]
+        nxt, claimed = r.xautoclaim(
+            stream, group, consumer, min_idle_ms, start_id=start, count=count
+        )[:2]
     if nxt is not None and nxt != "0-0":
         common.note(f"next start: {nxt}", st)
     if not claimed:
         raise _empty()
     _print_claimed(st, stream, claimed, justid)
+
+
+def _autoclaim_justid(
+    r: Any, stream: str, group: str, consumer: str, min_idle_ms: int, start: str, count: Any
+) -> tuple[str, list[str]]:
+    """XAUTOCLAIM ... JUSTID as (next start, IDs): redis-py's ``xautoclaim(justid=True)``
+    keeps only the IDs, so the command goes out as it is and its reply is read raw."""
+    args: list[Any] = ["XAUTOCLAIM", stream, group, consumer, min_idle_ms, start]
+    if count is not None:
+        args += ["COUNT", count]
+    args.append("JUSTID")
+    callbacks = r.response_callbacks
+    saved = callbacks.pop("XAUTOCLAIM", None)
+    try:
+        reply = r.execute_command(*args)
+    finally:
+        if saved is not None:
+            callbacks["XAUTOCLAIM"] = saved
+    return reply[0], list(reply[1])
 
 
 # --------------------------------------------------------------------------- info

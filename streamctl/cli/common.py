@@ -81,44 +81,42 @@ class State:
     def target(self) -> str | None:
         """The connect() target: ``--url`` > ``--db`` > (None: ``STREAMCTL_URL`` >
         ``STREAMCTL_DB`` > the per-user default)."""
-        if self.url and self.db:
+        if self.url is not None and self.db is not None:
             raise CliError("give --db or --url, not both")
+        if self.db == "":
+            raise CliError("--db: empty path")
+        if self.url == "":
+            raise CliError("--url: empty URL")
         if self.url:
             from streamctl.config import REDIS_SCHEMES, SQLITE_SCHEME
 
             if not self.url.lower().startswith(REDIS_SCHEMES + (SQLITE_SCHEME,)):
                 raise CliError(
-                    f"--url {self.url.split('://')[0] if '://' in self.url else self.url!r}: "
-                    "not a redis://, rediss://, unix:// or sqlite:/// URL"
+                    f"--url {shown_url(self.url)!r}: "
+                    "not a redis://, rediss://, unix://, valkey:// or sqlite:/// URL"
                 )
         return self.url or self.db or None
 
-    def describe_target(self) -> str:
-        """Where the data is, for messages: a path or a redacted URL."""
-        from streamctl.config import redact, resolve
-
-        try:
-            resolved = resolve(self.target())
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        return redact(resolved.location) if resolved.kind == "redis" else resolved.location
-
-    def client(self) -> Any:
-        """The client for this invocation (opened on first use)."""
+    def client(self, **options: Any) -> Any:
+        """The client for this invocation (opened on first use, with ``options`` for
+        :func:`streamctl.connect`; later calls get the same client)."""
         if self._client is None:
             import streamctl
             from streamctl.config import resolve
 
             target = self.target()
             try:
-                options = {}
                 if resolve(target).kind == "redis":
                     # redis-py's default 5 s socket timeout would cut `--block`, `--follow`
                     # and `consume` waits short; connecting keeps a timeout.
-                    options = {"socket_timeout": None, "socket_connect_timeout": 10}
-                self._client = streamctl.connect(target, **options)
-            except ValueError as exc:  # an unsupported URL scheme
+                    options = {"socket_timeout": None, "socket_connect_timeout": 10, **options}
+                client = streamctl.connect(target, **options)
+                _check_url_options(client)
+            except ValueError as exc:  # an unsupported URL scheme, a bad option value
                 raise CliError(str(exc)) from None
+            except TypeError as exc:  # an unknown option in the URL's query
+                raise _unknown_option(exc) from None
+            self._client = client
         return self._client
 
     def close(self) -> None:
@@ -128,6 +126,37 @@ class State:
                 client.close()
             except Exception:
                 pass
+
+
+def _check_url_options(client: Any) -> None:
+    """redis-py accepts any ``?name=value`` in a URL and fails with a TypeError only when
+    it first connects: build (without connecting) one connection now to fail early."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is not None:
+        pool.connection_class(**pool.connection_kwargs)
+
+
+def _unknown_option(exc: TypeError) -> Exception:
+    import re
+
+    m = re.search(r"unexpected keyword argument '([^']*)'", str(exc))
+    if m is None:
+        return exc
+    return CliError(f"unknown option in the URL: {m.group(1)!r}")
+
+
+def shown_url(text: str) -> str:
+    """``text`` (a URL, perhaps mistyped) fit for a message: anything before an ``@``
+    may be credentials and is replaced by ``***``."""
+    from streamctl.config import redact
+
+    if "://" in text:
+        return redact(text)
+    head, at, host = text.rpartition("@")
+    if not at:
+        return text
+    scheme, colon, _ = head.partition(":")
+    return f"{scheme}{colon}***@{host}" if colon else f"***@{host}"
 
 
 _STATE_KEY = "streamctl.state"
@@ -187,6 +216,12 @@ def describe(exc: BaseException) -> tuple[str, ExitCode]:
         return "", ExitCode.SIGTERM
     if isinstance(exc, BrokenPipeError):
         return "", ExitCode.SIGPIPE
+    if isinstance(exc, errors.OutputError):
+        return str(exc), ExitCode.OUTPUT
+    if isinstance(exc, UnicodeEncodeError) and exc.reason == "surrogates not allowed":
+        # Text that came from argv, the environment or a file name with bytes that are
+        # not UTF-8 (Python carries them as lone surrogates).
+        return f"not valid UTF-8: '{printable(exc.object)}'", ExitCode.USAGE
     module = type(exc).__module__ or ""
     if module.startswith("typer"):
         return _describe_click(exc)
@@ -307,6 +342,8 @@ def fields_from_json(text: str, where: str) -> dict[str, str]:
         msg = exc.msg if hasattr(exc, "msg") else str(exc)
         pos = f" at column {exc.colno}" if hasattr(exc, "colno") else ""
         raise CliError(f"{where}: malformed JSON: {msg}{pos}") from None
+    except RecursionError:
+        raise CliError(f"{where}: JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise CliError(f"{where}: expected a JSON object of fields, got {_json_kind(obj)}")
     if not obj:
@@ -350,13 +387,65 @@ def added_line(stream: str, msg_id: str, as_json: bool) -> str:
     return msg_id + "\n"
 
 
+def printable(text: str, limit: int | None = 80) -> str:
+    """``text`` for output: bytes that were not UTF-8 (carried as lone surrogates) shown
+    as ``\\xNN``, cut to about ``limit`` characters (None: not cut)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate that did not come from a byte
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 3] + "..."
+
+
+def write_stdout(text: str, flush: bool = False) -> None:
+    """Write ``text`` to stdout. A closed stdout or a failed write (other than EPIPE,
+    which stays a BrokenPipeError: a reader that went away) is an
+    :class:`~streamctl.errors.OutputError`."""
+    stream = sys.stdout
+    if stream is None:
+        raise errors.OutputError("cannot write the output: stdout is closed")
+    try:
+        stream.write(text)
+        if flush:
+            stream.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: I/O operation on closed file
+        silence_stdout()  # what is still buffered must not fail again at exit
+        raise output_error(exc) from None
+
+
+def output_error(exc: BaseException) -> errors.OutputError:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return errors.OutputError(f"cannot write the output: {reason}")
+
+
+def flush_stdout() -> None:
+    """The final flush of stdout at exit: BrokenPipeError or OutputError (after which
+    stdout is pointed at /dev/null, so the interpreter's own final flush stays quiet)."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        raise
+    except (OSError, ValueError) as exc:
+        silence_stdout()
+        raise output_error(exc) from None
+
+
 def out(text: str, st: State | None = None, flush: bool = False) -> None:
     """Write data to stdout (nothing with ``-q``)."""
     if st is not None and st.quiet:
         return
-    sys.stdout.write(text)
-    if flush:
-        sys.stdout.flush()
+    write_stdout(text, flush)
 
 
 def note(text: str, st: State | None = None) -> None:

@@ -19,13 +19,15 @@ from streamctl.worker import options as wo
 
 from . import common
 from .common import CliError
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from .options import CONTEXT, JsonOpt, QuietOpt
 
 CONSUME_HELP = f"""Work through STREAM as a member of consumer group GROUP.
 
 Without --exec, print each message (text, or NDJSON with --json) and acknowledge it once
-it is written. With --exec "CMD ARGS", run CMD once per message: CMD is split once like a
+it is written: handed to stdout's pipe or file, not necessarily read, so a reader that
+exits early (| head) may leave up to a pipe buffer (64 KiB on Linux) of messages
+acknowledged but unread; a batch whose write fails is not acknowledged and is delivered
+again. With --exec "CMD ARGS", run CMD once per message: CMD is split once like a
 shell would split it (shlex) and run WITHOUT a shell, so a message can never become part
 of a command line. The message is CMD's stdin, as one JSON line {{"stream", "id",
 "fields"}}; STREAMCTL_STREAM, STREAMCTL_GROUP, STREAMCTL_CONSUMER, STREAMCTL_ID and
@@ -33,12 +35,13 @@ STREAMCTL_DELIVERY_COUNT are in its environment. CMD's stdout and stderr are the
 
 CMD exits 0: the message is acknowledged. CMD exits {wo.DEFAULT_REJECT_CODE} (--reject-code,
 EX_DATAERR): rejected, moved to the dead-letter stream now. Any other exit, a signal or
---timeout: it stays pending and runs again after min(backoff * 2^(n-1), backoff-max) seconds (n: its
-deliveries so far); a run that fails on delivery --max-deliveries moves it to the
+--timeout: it stays pending and runs again after min(backoff * 2^(n-1), backoff-max)
+seconds (n: its deliveries so far); a run that fails on delivery --max-deliveries moves it to the
 dead-letter stream (default STREAM{wo.DEAD_LETTER_SUFFIX}) with its original stream, ID,
 fields, delivery count, last exit status and the last 4 KiB of its stderr; the move and
-the acknowledgement are one transaction. 'streamctl deadletter requeue STREAM' puts dead
-letters back.
+the acknowledgement are one transaction. A message whose fields are not UTF-8 text is
+moved there at once, with or without --exec (reason not-utf8; its exact bytes kept in
+base64). 'streamctl deadletter requeue STREAM' puts dead letters back.
 
 Recovery: the worker first takes back its own pending entries (a restart with the same
 --consumer), and claims entries idle for --claim-idle ms in other consumers' lists (a dead
@@ -46,8 +49,9 @@ worker's). While a message is held its entry's idle time is reset every claim-id
 a long run is never claimed by another worker.
 
 Shutdown: the first SIGINT/SIGTERM stops fetching and lets running commands finish within
---shutdown-grace (or --grace); what finished is acknowledged; exit 130/143. A second signal, or the end of the
-grace, sends SIGTERM to the commands' process groups (SIGKILL after --kill-after). What
+--shutdown-grace (or --grace); what finished is acknowledged; exit 130/143. A second
+signal, or the end of the grace, sends SIGTERM to the commands' process groups (SIGKILL
+after --kill-after). What
 did not finish, or had not started, stays pending and is made claimable by other workers
 at once (a queued message that never ran gets its delivery back).
 
@@ -102,7 +106,8 @@ def consume(
             metavar="MS",
             min=0,
             help=f"How long a read waits for new messages [default: {wo.DEFAULT_BLOCK_MS}; "
-            "with --once 0]. With --once: how long to wait before deciding nothing is left.",
+            "with --once 0]; 0: forever. With --once: how long to wait before deciding "
+            "nothing is left (0: do not wait).",
             show_default=False,
         ),
     ] = None,
@@ -177,7 +182,8 @@ def consume(
         typer.Option(
             "--dead-letter",
             metavar="NAME",
-            help=f"Dead-letter stream [default: STREAM{wo.DEAD_LETTER_SUFFIX}].",
+            help="Where messages go that fail for good (and, without --exec, messages "
+            f"that are not UTF-8) [default: STREAM{wo.DEAD_LETTER_SUFFIX}].",
             show_default=False,
         ),
     ] = None,
@@ -250,7 +256,6 @@ def consume(
         "--timeout": timeout,
         "--kill-after": kill_after,
         "--max-deliveries": max_deliveries,
-        "--dead-letter": dead_letter,
         "--reject-code": reject_code,
         "--backoff": backoff,
         "--backoff-max": backoff_max,
@@ -288,7 +293,9 @@ def consume(
     problems = opts.validate()
     if problems:
         raise CliError("; ".join(problems))
-    client = st.client()
+    # Bytes that are not UTF-8 arrive as lone surrogates, so the worker can dead-letter
+    # such a message (and write it back exactly) instead of failing on it.
+    client = st.client(encoding_errors="surrogateescape")
 
     from streamctl import worker
 
@@ -328,10 +335,6 @@ DeadLetterOpt = Annotated[
         help=f"The dead-letter stream [default: STREAM{wo.DEAD_LETTER_SUFFIX}].",
         show_default=False,
     ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
-QuietOpt = Annotated[
-    bool, typer.Option("-q", "--quiet", help="Print nothing on stdout; the exit code tells.")
 ]
 
 
@@ -439,11 +442,11 @@ def deadletter_requeue(
         else:
             text = "".join(d.new_id + "\n" for d in done)
         common.out(text, st)
-    for dl_id in unreadable:
-        common.note(f"{common.PROG}: dead letter {dl_id} has no readable fields; left in place")
-    for dl_id in missing:
-        common.note(f"{common.PROG}: no dead letter {dl_id} of stream {stream}")
-    if not done or missing:
+    problems = [f"dead letter {i} has no readable fields; left in place" for i in unreadable]
+    problems += [f"no dead letter {i} of stream {stream}" for i in missing]
+    if problems:
+        raise CliError("; ".join(problems), ExitCode.EMPTY)
+    if not done:
         raise typer.Exit(int(ExitCode.EMPTY))
 
 

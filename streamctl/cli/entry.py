@@ -171,6 +171,16 @@ def _target(db: str | None) -> str | None:
     return default_db_path()
 
 
+def _all_utf8(args: list[str]) -> bool:
+    """Whether every argument is UTF-8 text (the app reports one that is not)."""
+    try:
+        for a in args:
+            a.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def xadd_args(req: dict) -> list:
     """XADD's arguments exactly as redis-py's ``xadd()`` builds them."""
     pieces: list = ["XADD", req["stream"]]
@@ -197,7 +207,7 @@ def fast_add(args: list[str]) -> int | None:
     if os.environ.get("_STREAMCTL_COMPLETE"):
         return None
     req = parse_add(args)
-    if req is None:
+    if req is None or not _all_utf8(args):
         return None
     path = _target(req["db"])
     if path is None:
@@ -219,8 +229,7 @@ def fast_add(args: list[str]) -> int | None:
                 f"no such stream: {req['stream']} (--nomkstream)", common.ExitCode.NOT_FOUND
             )
         if not req["quiet"]:
-            sys.stdout.write(common.added_line(req["stream"], new_id, req["json"]))
-            sys.stdout.flush()
+            common.write_stdout(common.added_line(req["stream"], new_id, req["json"]), True)
     except BaseException as exc:  # noqa: BLE001 - reported as the app reports it
         return common.report(exc)
     return 0

@@ -17,7 +17,12 @@ from streamctl.exitcodes import ExitCode
 
 from . import common
 from .common import CliError
+from .options import QuietOpt
 from .render import dumps, escape, human_ms, plain_table, rich_console, use_rich
+
+#: How ``info`` opens its client: names pass through exactly (a STREAM argument that is
+#: not UTF-8 still finds its key), and entry values it does not show cannot fail it.
+CLIENT_OPTIONS = {"encoding_errors": "surrogateescape"}
 
 STREAM_HEADERS = (
     "STREAM",
@@ -42,6 +47,11 @@ def _is_no_such_key(exc: Exception) -> bool:
     return "no such key" in str(exc)
 
 
+def _text(name: str) -> str:
+    """A key, group or consumer name for output: bytes that are not UTF-8 as ``\\xNN``."""
+    return common.printable(name, limit=None)
+
+
 def collect(r: Any, stream: str | None = None) -> dict:
     """The ``info --json`` object: ``{"streams": [{"name", "length", "first_id",
     "last_id", "last_generated_id", "entries_added", "groups": [{"name", "consumers",
@@ -53,6 +63,11 @@ def collect(r: Any, stream: str | None = None) -> dict:
     when nothing is pending. ``lag`` is null where the server reports none. With a
     stream, each group also lists its consumers (``consumer_list``: name, pending,
     idle_ms, inactive_ms).
+
+    ``r`` should decode with ``encoding_errors="surrogateescape"`` (see :data:`CLIENT_OPTIONS`):
+    XINFO STREAM returns the first and last entries, which ``info`` never shows, and one
+    value that is not UTF-8 must not make it fail. Names that are not UTF-8 are shown with
+    ``\\xNN`` escapes.
     """
     if stream is None:
         names = sorted(r.scan_iter(_type="STREAM"))
@@ -76,7 +91,7 @@ def collect(r: Any, stream: str | None = None) -> dict:
         last = xs.get("last-entry")
         streams.append(
             {
-                "name": name,
+                "name": _text(name),
                 "length": xs.get("length"),
                 "first_id": first[0] if first else None,
                 "last_id": last[0] if last else None,
@@ -98,7 +113,7 @@ def _group(r: Any, stream: str, g: dict, now_ms: int, details: bool) -> dict:
             oldest_ms = max(0, now_ms - _id_ms(oldest_id))
             oldest_idle = int(first[0]["time_since_delivered"])
     out = {
-        "name": g["name"],
+        "name": _text(g["name"]),
         "consumers": int(g.get("consumers") or 0),
         "pending": pending,
         "lag": g.get("lag"),
@@ -111,7 +126,7 @@ def _group(r: Any, stream: str, g: dict, now_ms: int, details: bool) -> dict:
     if details:
         out["consumer_list"] = [
             {
-                "name": c["name"],
+                "name": _text(c["name"]),
                 "pending": int(c.get("pending") or 0),
                 "idle_ms": c.get("idle"),
                 "inactive_ms": c.get("inactive"),
@@ -172,44 +187,82 @@ def render_plain(data: dict, stream: str | None) -> str:
     return "\n".join(parts)
 
 
-def render_rich(data: dict, stream: str | None) -> Any:
-    """Rich tables for a terminal (durations for people)."""
+#: Columns whose values are shown whole on a terminal (never cut to "17958…").
+_WHOLE = {"STREAM", "FIRST_ID", "LAST_ID", "GROUP", "CONSUMER", "LAST_DELIVERED_ID"}
+_NUMERIC = {"LENGTH", "CONSUMERS", "PENDING", "LAG"}
+
+
+def render_rich(data: dict, stream: str | None, width: int | None = None) -> Any:
+    """Rich tables for a terminal ``width`` columns wide (durations for people).
+
+    IDs and names are never cut. A table too wide for the terminal is drawn without its
+    FIRST_ID column (the text output and ``--json`` keep it) and, if that is not enough,
+    with lighter lines and less padding; only then do headers wrap."""
+    from rich import box  # noqa: TID251 - lazy
     from rich.console import Group  # noqa: TID251 - lazy
     from rich.table import Table  # noqa: TID251 - lazy
     from rich.text import Text  # noqa: TID251 - lazy
 
     def cell(v: Any) -> Text:
-        return Text("-" if v is None else str(v))
+        return Text("-" if v is None else escape(v))
 
-    def table(title: str, headers: tuple, rows: list[tuple], durations: set[int]) -> Table:
-        t = Table(title=title, title_justify="left", title_style="bold")
-        for i, h in enumerate(headers):
-            numeric = h in ("LENGTH", "CONSUMERS", "PENDING", "LAG") or i in durations
+    def build(
+        title: str, headers: tuple, rows: list[tuple], durations: set[str], compact: bool
+    ) -> Table:
+        style = {"box": box.SIMPLE_HEAD, "collapse_padding": True} if compact else {}
+        t = Table(title=title, title_justify="left", title_style="bold", **style)
+        for h in headers:
             t.add_column(
                 h.replace("_MS", "").replace("_", " ").lower(),
-                justify="right" if numeric else "left",
+                justify="right" if h in _NUMERIC or h in durations else "left",
+                no_wrap=h in _WHOLE,
+                overflow="fold",  # a header that must wrap keeps all its letters
             )
         for row in rows:
             t.add_row(
-                *(Text(human_ms(v)) if i in durations else cell(v) for i, v in enumerate(row))
+                *(
+                    Text(human_ms(v)) if h in durations else cell(v)
+                    for h, v in zip(headers, row, strict=True)
+                )
             )
+        return t
+
+    def table(title: str, headers: tuple, rows: list[tuple], durations: set[str]) -> Table:
+        layouts = [(headers, False)]
+        if "FIRST_ID" in headers and "LAST_ID" in headers:
+            layouts.append((tuple(h for h in headers if h != "FIRST_ID"), False))
+        layouts.append((layouts[-1][0], True))
+        for shown, compact in layouts:
+            keep = [headers.index(h) for h in shown]
+            t = build(title, shown, [tuple(r[i] for i in keep) for r in rows], durations, compact)
+            if width is None or _natural_width(t) <= width:
+                break
         return t
 
     if stream is None:
         if not data["streams"]:
             return Text("no streams")
-        return table("streams", STREAM_HEADERS, _overview_rows(data), {8})
+        return table("streams", STREAM_HEADERS, _overview_rows(data), {"OLDEST_PENDING_MS"})
     s = data["streams"][0]
     return Group(
         table(
-            f"stream {s['name']}",
+            f"stream {escape(s['name'])}",
             STREAM_HEADERS[:4],
             [(s["name"], s["length"], s["first_id"], s["last_id"])],
             set(),
         ),
-        table("groups", GROUP_HEADERS, _group_rows(s), {5}),
-        table("consumers", CONSUMER_HEADERS, _consumer_rows(s), {3, 4}),
+        table("groups", GROUP_HEADERS, _group_rows(s), {"OLDEST_PENDING_MS"}),
+        table("consumers", CONSUMER_HEADERS, _consumer_rows(s), {"IDLE_MS", "INACTIVE_MS"}),
     )
+
+
+def _natural_width(table: Any) -> int:
+    """How wide ``table`` is drawn when nothing has to wrap."""
+    from rich.console import Console  # noqa: TID251 - lazy
+    from rich.measure import Measurement  # noqa: TID251 - lazy
+
+    console = Console(width=100_000)
+    return Measurement.get(console, console.options, table).maximum
 
 
 # --------------------------------------------------------------------------- command
@@ -244,13 +297,10 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[
             bool, typer.Option("--json", help="One JSON object (one per refresh with --watch).")
         ] = False,
-        quiet: Annotated[
-            bool,
-            typer.Option("-q", "--quiet", help="Print nothing on stdout; the exit code tells."),
-        ] = False,
+        quiet: QuietOpt = False,
     ) -> None:
         st = common.state(ctx, json_out, quiet)
-        r = st.client()
+        r = st.client(**CLIENT_OPTIONS)
         fancy = not st.json and use_rich()
         if not watch:
             _show(st, collect(r, stream), stream, fancy)
@@ -276,7 +326,8 @@ def _show(
     if st.json:
         common.out(dumps(data) + "\n", st, flush)
     elif fancy:
-        rich_console().print(render_rich(data, stream))
+        console = rich_console()
+        console.print(render_rich(data, stream, console.width))
     else:
         text = render_plain(data, stream)
         common.out(text + ("\n" if separate else ""), st, flush)
@@ -287,13 +338,14 @@ def _watch_live(r: Any, stream: str | None, interval: float) -> None:
     from rich.live import Live  # noqa: TID251 - lazy
     from rich.text import Text  # noqa: TID251 - lazy
 
+    console = rich_console(sys.stdout)
+
     def frame() -> Any:
         stamp = Text(
             time.strftime("%H:%M:%S") + f"  every {interval:g}s  (Ctrl-C to stop)", style="dim"
         )
-        return Group(stamp, render_rich(collect(r, stream), stream))
+        return Group(stamp, render_rich(collect(r, stream), stream, console.width))
 
-    console = rich_console(sys.stdout)
     with Live(frame(), console=console, auto_refresh=False, transient=False) as live:
         while True:
             time.sleep(interval)

@@ -16,6 +16,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from streamctl.ndjson import message_json
+
+__all__ = ["message_json", "message_text", "escape", "dumps", "plain_table", "human_ms"]
+
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -30,11 +34,6 @@ def message_text(stream: str | None, msg_id: str, fields: dict | None) -> str:
     if fields:
         parts.extend(f"{escape(k)}={escape(v)}" for k, v in fields.items())
     return "\t".join(parts)
-
-
-def message_json(stream: str, msg_id: str, fields: dict | None) -> str:
-    """``{"stream": ..., "id": ..., "fields": {...}}`` (fields null for a deleted entry)."""
-    return dumps({"stream": stream, "id": msg_id, "fields": fields})
 
 
 def dumps(obj: Any) -> str:

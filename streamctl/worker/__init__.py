@@ -17,12 +17,16 @@ from typing import Any
 
 from .options import WorkerOptions
 
-__all__ = ["WorkerOptions", "run", "requeue"]
+__all__ = ["WorkerOptions", "run"]
 
 
 def run(client: Any, opts: WorkerOptions, out: Any = None, format_text: Any = None) -> int:
     """Run a worker until it is done (``--once``/``--max``) or stopped by a signal;
-    returns the process exit code (0, or 128 + the signal). Client errors propagate."""
+    returns the process exit code (0, or 128 + the signal). Client errors propagate.
+
+    ``client`` should decode with ``encoding_errors="surrogateescape"`` (the CLI's does):
+    then a message that is not UTF-8 is dead-lettered (reason ``not-utf8``) instead of
+    failing the read."""
     if opts.command:
         from .executor import ExecWorker
 
@@ -30,10 +34,3 @@ def run(client: Any, opts: WorkerOptions, out: Any = None, format_text: Any = No
     from .printer import PrintWorker
 
     return PrintWorker(client, opts, out=out, format_text=format_text).run()
-
-
-def requeue(*args: Any, **kwargs: Any):
-    """See :func:`streamctl.worker.deadletter.requeue`."""
-    from .deadletter import requeue as _requeue
-
-    return _requeue(*args, **kwargs)

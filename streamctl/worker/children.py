@@ -137,10 +137,6 @@ class Child:
         self._close_fd(fd)
         self.stdin_fd = None
 
-    @property
-    def wants_write(self) -> bool:
-        return self.stdin_fd is not None
-
     def read_stderr(self) -> bool:
         """Take what the child wrote to stderr; False at end of file (fd closed)."""
         fd = self.stderr_fd

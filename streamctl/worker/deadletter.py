@@ -9,16 +9,25 @@ these fields, all text:
 ``group``       the consumer group that gave up on it
 ``consumer``    the consumer that moved it
 ``fields``      its fields, as a JSON object
+``fields_base64`` only for reason ``not-utf8``: the exact fields, as a JSON object of
+                base64 names to base64 values (``fields`` then shows each byte that
+                is not UTF-8 as ``\\xNN``, readable but not exact)
 ``deliveries``  how many times it had been delivered
-``reason``      ``rejected`` (the command exited with the reject code) or
+``reason``      ``rejected`` (the command exited with the reject code),
                 ``max-deliveries`` (it failed on its last allowed delivery, or was
-                delivered more often than allowed without a run finishing)
+                delivered more often than allowed without a run finishing) or
+                ``not-utf8`` (a field name or value is not UTF-8 text: it cannot be
+                given to a command as JSON or printed, so it is moved aside at once)
 ``status``      how the last run ended: ``exit 1``, ``killed by SIGKILL``,
                 ``timeout (killed by SIGTERM)``, ``not run``
 ``exit_code``   the last exit status as a number, empty when there was none
 ``stderr``      the last 4 KiB of the last run's stderr
 ``failed_at``   when, in milliseconds since the epoch
 ==============  ================================================================
+
+The worker reads with ``encoding_errors="surrogateescape"``, so bytes that are not UTF-8
+arrive as lone surrogates (:func:`is_text` tells) and are written back exactly.
+``deadletter requeue`` restores such a message from ``fields_base64``, byte for byte.
 
 Moving a message there is one atomic step: the XADD to the dead-letter stream and the
 XACK of the original run in one ``pipeline(transaction=True)`` (one SQLite transaction, a
@@ -29,6 +38,7 @@ stream in one transaction.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -52,13 +62,21 @@ def record(
     exit_code: int | None,
     stderr: str,
 ) -> dict[str, str]:
-    """The fields of a dead-letter entry."""
+    """The fields of a dead-letter entry (all of them UTF-8 text)."""
+    fields = fields or {}
+    extra = {}
+    if not is_text(fields):
+        extra["fields_base64"] = json.dumps(
+            {_b64(k): _b64(v) for k, v in fields.items()}, separators=(",", ":")
+        )
+        fields = {_escaped(k): _escaped(v) for k, v in fields.items()}
     return {
-        "stream": stream,
+        "stream": _escaped(stream),
         "id": msg_id,
-        "group": group,
-        "consumer": consumer,
-        "fields": json.dumps(fields or {}, ensure_ascii=False),
+        "group": _escaped(group),
+        "consumer": _escaped(consumer),
+        "fields": json.dumps(fields, ensure_ascii=False),
+        **extra,
         "deliveries": str(deliveries),
         "reason": reason,
         "status": status,
@@ -66,6 +84,50 @@ def record(
         "stderr": stderr,
         "failed_at": str(int(time.time() * 1000)),
     }
+
+
+def is_text(fields: dict | None) -> bool:
+    """Whether every name and value is text that can be written as UTF-8 (a client
+    decoding with ``surrogateescape`` gives bytes that are not UTF-8 as lone surrogates)."""
+    try:
+        for k, v in (fields or {}).items():
+            k.encode("utf-8")
+            v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _raw(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(_raw(text)).decode("ascii")
+
+
+def _escaped(text: str) -> str:
+    """``text`` with each byte that is not UTF-8 written as ``\\xNN``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _raw(text).decode("utf-8", "backslashreplace")
+
+
+def _fields_of(entry: dict) -> dict | None:
+    """A dead letter's original fields (bytes for a ``not-utf8`` one), or None."""
+    exact = entry.get("fields_base64")
+    try:
+        if exact:
+            data = json.loads(exact)
+            return {base64.b64decode(k): base64.b64decode(v) for k, v in data.items()}
+        fields = json.loads(entry.get("fields") or "{}")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not isinstance(fields, dict):
+        return None
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
 
 
 def move(client: Any, dead_letter: str, stream: str, group: str, msg_id: str, entry: dict) -> str:
@@ -125,16 +187,12 @@ def requeue(
             continue
         if not entry or entry.get("stream") != stream:
             continue
-        try:
-            fields = json.loads(entry.get("fields") or "{}")
-        except ValueError:
-            fields = None
-        if not isinstance(fields, dict) or not fields:
+        fields = _fields_of(entry)
+        if not fields:
             skipped.append(dl_id)
             if wanted is not None:
                 wanted.discard(dl_id)
             continue
-        fields = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
         target = to or stream
         pipe = client.pipeline(transaction=True)
         pipe.xadd(target, fields)

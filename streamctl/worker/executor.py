@@ -28,14 +28,16 @@ Guarantees (both backends):
 from __future__ import annotations
 
 import heapq
-import json
 import os
 import selectors
+import shlex
 import signal
 import threading
 import time
 from collections import deque
 from typing import Any
+
+from streamctl.ndjson import message_bytes
 
 from . import deadletter
 from .children import Child
@@ -126,7 +128,7 @@ class ExecWorker:
                 group=opts.group,
                 consumer=opts.consumer,
                 concurrency=opts.concurrency,
-                exec=" ".join(opts.command or []),
+                exec=shlex.join(opts.command or []),
             )
             for n in range(opts.concurrency):
                 slot = threading.Thread(target=self._slot, name=f"streamctl-slot-{n}", daemon=True)
@@ -209,7 +211,7 @@ class ExecWorker:
             env = self.base_env.copy()
             env["STREAMCTL_ID"] = job.id
             env["STREAMCTL_DELIVERY_COUNT"] = str(job.deliveries)
-            payload = _payload(opts.stream, job.id, job.fields)
+            payload = message_bytes(opts.stream, job.id, job.fields)
             child = Child(opts.command, env, payload, opts.timeout, self.reporter.relay)  # type: ignore[arg-type]
             if self.aborting:
                 child.kill()
@@ -365,7 +367,7 @@ class ExecWorker:
             n = min(n, opts.max_messages - self.finalized - len(self.held))
         block = 0
         if not self.held:
-            block = opts.block_ms  # type: ignore[assignment]
+            block = opts.read_block_ms
             timer = self._next_timer(now)
             if timer is not None:
                 block = min(block, max(0, int((timer - now) * 1000)))
@@ -381,6 +383,11 @@ class ExecWorker:
         jobs = []
         for msg_id, fields, deliveries in msgs:
             job = Job(msg_id, fields, deliveries)
+            if not deadletter.is_text(fields):
+                # No command can be given it as JSON: set it aside now, not after retries.
+                job.last_status = "not run"
+                self._dead_letter(job, "not-utf8", None, "")
+                continue
             if deliveries > opts.max_deliveries:
                 # Delivered more often than allowed with no run finishing (workers died
                 # or were killed while running it): do not run it again.
@@ -617,14 +624,6 @@ class ExecWorker:
         while self.events:
             job, child, _exited = self.events.popleft()
             self.running.setdefault(job.id, (job, child))
-
-
-def _payload(stream: str, msg_id: str, fields: dict) -> bytes:
-    obj = {"stream": stream, "id": msg_id, "fields": fields}
-    try:
-        return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: JSON escapes are still valid JSON
-        return (json.dumps(obj) + "\n").encode("ascii")
 
 
 def _last_line(text: str) -> str | None:

@@ -5,6 +5,7 @@ Every default lives here once; the CLI reads them from this module.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ DEFAULT_KILL_AFTER = 5.0
 STDERR_TAIL_BYTES = 4096
 #: How long one read waits for new messages (ms); with ``--once`` the default is 0.
 DEFAULT_BLOCK_MS = 500
+#: ``--block 0`` without ``--once`` waits forever, as ``BLOCK 0`` does, but in reads of
+#: at most this long (ms) so that signals and claim scans are seen between them.
+FOREVER_SLICE_MS = 1000
 #: Messages per read when printing (no ``--exec``).
 DEFAULT_PRINT_COUNT = 500
 #: Messages per read with ``--exec``: this many per allowed child. (The queue of messages
@@ -101,6 +105,16 @@ class WorkerOptions:
             else:
                 self.count = EXEC_COUNT_PER_CHILD * self.concurrency
 
+    @property
+    def read_block_ms(self) -> int:
+        """How long one read for new messages may wait (ms; 0: not at all). ``--block``
+        0 means "forever" except with ``--once``, where it means "do not wait": forever
+        is a loop of :data:`FOREVER_SLICE_MS` reads."""
+        block = self.block_ms or 0
+        if block == 0 and not self.once:
+            return FOREVER_SLICE_MS
+        return block
+
     def validate(self) -> list[str]:
         """Problems with these settings, as messages for a usage error."""
         problems = []
@@ -118,16 +132,19 @@ class WorkerOptions:
             problems.append("--max must be at least 1")
         if self.max_deliveries < 1:
             problems.append("--max-deliveries must be at least 1")
-        if self.timeout is not None and self.timeout <= 0:
-            problems.append("--timeout must be positive")
-        if self.kill_after < 0:
-            problems.append("--kill-after must not be negative")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            problems.append("--timeout must be a positive number of seconds")
+        for name, value in (
+            ("--kill-after", self.kill_after),
+            ("--shutdown-grace", self.grace),
+            ("--backoff", self.backoff),
+            ("--backoff-max", self.backoff_max),
+        ):
+            # NaN passes every comparison; infinity is no duration either.
+            if not (math.isfinite(value) and value >= 0):
+                problems.append(f"{name} must be a number of seconds, at least 0")
         if self.claim_idle_ms < 1:
             problems.append("--claim-idle must be at least 1 ms")
-        if self.grace < 0:
-            problems.append("--grace must not be negative")
-        if self.backoff < 0 or self.backoff_max < 0:
-            problems.append("--backoff/--backoff-max must not be negative")
         if not 1 <= self.reject_code <= 255:
             problems.append("--reject-code must be between 1 and 255")
         if self.dead_letter == self.stream:
