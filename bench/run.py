@@ -46,7 +46,7 @@ MODES = {
         cli_adds=10,
         cli_batch=20_000,
         cli_consume=20_000,
-        cli_exec=300,
+        cli_exec=1000,
     ),
     "full": dict(
         runs=5,
@@ -63,7 +63,7 @@ MODES = {
         cli_adds=20,
         cli_batch=50_000,
         cli_consume=50_000,
-        cli_exec=500,
+        cli_exec=2000,  # the issue measures 2,000 messages
     ),
 }
 
