@@ -168,7 +168,10 @@ class SQLiteClient(KeyCommands, StreamCommands):
     def _parse(self, args: tuple, reply: Any, options: dict[str, Any]) -> Any:
         for name in _CLIENT_ONLY_OPTIONS:
             options.pop(name, None)
-        name = safe_str(args[0]).upper()
+        first = args[0]
+        if first == "XADD":  # the hot path: no callback, nothing to shape
+            return reply
+        name = safe_str(first).upper()
         if name == "XINFO" and len(args) > 1:
             # execute_command("XINFO", "STREAM", ...) in separate words: the default
             # redis-py client gets maps (RESP3) here; give the same dicts.

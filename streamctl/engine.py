@@ -130,13 +130,16 @@ class Stream:
     """
 
     __slots__ = ("rowid", "last", "last_entry", "max_deleted", "added", "length",
-                 "tail_node", "tail_entries", "tail_bytes", "tail_fields", "first")  # fmt: skip
+                 "tail_node", "tail_entries", "tail_bytes", "tail_fields", "tail_master",
+                 "first")  # fmt: skip
 
     def __init__(self, row: tuple, tail: tuple | None):
         """``row``: the streams columns of _LOAD_STREAM; ``tail``: its newest entry's."""
         self.rowid = row[0]
         #: The first entry's ID (0 when empty); None until loaded (Engine._first_id).
         self.first = None
+        #: tail_node as an int, computed when first needed.
+        self.tail_master: int | None = None
         self.last = from_db(row[1])
         self.max_deleted = from_db(row[2])
         floor, removed, saved_at = row[3], row[4], row[5]
@@ -618,10 +621,13 @@ class Engine:
             stream.tail_entries = 0
             stream.tail_bytes = layout.master_size(fields)
             stream.tail_fields = layout.fields_signature(fields)
+            stream.tail_master = new
             same = True
         else:
             same = layout.fields_signature(fields) == stream.tail_fields
-        master = from_db(stream.tail_node)
+        master = stream.tail_master
+        if master is None:
+            master = stream.tail_master = from_db(stream.tail_node)
         stream.tail_entries += 1
         stream.tail_bytes += layout.entry_size(
             fields, same, (new >> 64) - (master >> 64), (new & U64) - (master & U64)
