@@ -9,10 +9,17 @@ see each other's data.
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
 import streamctl
+
+# A test run started in the background (`cmd &` in a script, some CI runners) inherits
+# SIGINT ignored, and so would every streamctl process the tests start: the tests that
+# send SIGINT would then wait forever. Give the run, and so its children, the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 BACKENDS = ["sqlite", "valkey"]
 
