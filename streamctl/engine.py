@@ -32,9 +32,19 @@ import time
 
 from . import codec, layout, storage
 from .errors import ReplyError, WrongArgs
-from .ids import INVALID_ID, MAX_ID, U64, fmt, fmt_b, from_db, to_db
+from .ids import (
+    INVALID_ID,
+    MAX_ID,
+    U64,
+    fmt,
+    fmt_b,
+    from_db,
+    parse_xadd,
+    range_end,
+    range_start,
+    to_db,
+)
 from .ids import parse as parse_id
-from .ids import parse_xadd, range_end, range_start
 
 # Typing names only (importing typing would cost the CLI's start-up time).
 TYPE_CHECKING = False
@@ -341,8 +351,7 @@ class Engine:
                         raise WrongArgs(f"{name.decode().lower()}|help")
                     return
                 raise ReplyError(
-                    f"ERR unknown subcommand '{shown_arg(argv[1])}'. "
-                    f"Try {name.decode()} HELP."
+                    f"ERR unknown subcommand '{shown_arg(argv[1])}'. Try {name.decode()} HELP."
                 )
             if (sub_arity >= 0 and n != sub_arity) or (sub_arity < 0 and n < -sub_arity):
                 raise WrongArgs(f"{name.decode().lower()}|{sub.decode().lower()}")
@@ -736,10 +745,13 @@ class Engine:
                 stream.length -= deleted
                 # Redis frees a node once all its entries are deleted; the next XADD then
                 # opens a new one.
-                if stream.tail_node is not None and not self._db.execute(
-                    "SELECT 1 FROM entries WHERE stream=? AND id>=? LIMIT 1",
-                    (stream.rowid, stream.tail_node),
-                ).fetchone():
+                if (
+                    stream.tail_node is not None
+                    and not self._db.execute(
+                        "SELECT 1 FROM entries WHERE stream=? AND id>=? LIMIT 1",
+                        (stream.rowid, stream.tail_node),
+                    ).fetchone()
+                ):
                     stream.tail_entries = 0
                 stream.save(self._db)
             return deleted
@@ -1125,8 +1137,12 @@ class Engine:
             if summary:
                 if not group.pending:
                     return [0, None, None, None]
-                lo = db.execute("SELECT id FROM pel WHERE grp=? ORDER BY id LIMIT 1", (group.rowid,)).fetchone()
-                hi = db.execute("SELECT id FROM pel WHERE grp=? ORDER BY id DESC LIMIT 1", (group.rowid,)).fetchone()
+                lo = db.execute(
+                    "SELECT id FROM pel WHERE grp=? ORDER BY id LIMIT 1", (group.rowid,)
+                ).fetchone()
+                hi = db.execute(
+                    "SELECT id FROM pel WHERE grp=? ORDER BY id DESC LIMIT 1", (group.rowid,)
+                ).fetchone()
                 consumers = db.execute(
                     "SELECT name, pending FROM consumers WHERE grp=? AND pending>0 ORDER BY name",
                     (group.rowid,),
@@ -1249,11 +1265,14 @@ class Engine:
                 elif not justid:
                     deliveries += 1
                 db.execute(
-                    "UPDATE pel SET consumer=?, delivery_time=?, delivery_count=? WHERE grp=? AND id=?",
+                    "UPDATE pel SET consumer=?, delivery_time=?, delivery_count=?"
+                    " WHERE grp=? AND id=?",
                     (consumer, delivery_time, deliveries, group.rowid, raw),
                 )
                 db.execute("UPDATE consumers SET active_time=? WHERE id=?", (now, consumer))
-                out.append(self._id_out(sid) if justid else [self._id_out(sid), self._fields_out(fields)])
+                out.append(
+                    self._id_out(sid) if justid else [self._id_out(sid), self._fields_out(fields)]
+                )
             return out
 
         return self._write(tx)
@@ -1313,10 +1332,13 @@ class Engine:
                 if min_idle and now - last_delivery < min_idle:
                     continue
                 db.execute(
-                    "UPDATE pel SET consumer=?, delivery_time=?, delivery_count=? WHERE grp=? AND id=?",
+                    "UPDATE pel SET consumer=?, delivery_time=?, delivery_count=?"
+                    " WHERE grp=? AND id=?",
                     (consumer, now, deliveries if justid else deliveries + 1, group.rowid, raw),
                 )
-                claimed.append(self._id_out(sid) if justid else [self._id_out(sid), self._fields_out(fields)])
+                claimed.append(
+                    self._id_out(sid) if justid else [self._id_out(sid), self._fields_out(fields)]
+                )
                 remaining -= 1
             cursor = from_db(rows[examined][0]) if examined < len(rows) else 0
             if claimed:
@@ -1440,7 +1462,8 @@ class Engine:
             now = now_ms()
             reply = []
             for name, pending, seen, active in db.execute(
-                "SELECT name, pending, seen_time, active_time FROM consumers WHERE grp=? ORDER BY name",
+                "SELECT name, pending, seen_time, active_time FROM consumers"
+                " WHERE grp=? ORDER BY name",
                 (group.rowid,),
             ):
                 reply.append([
@@ -1470,7 +1493,8 @@ class Engine:
 
     def _groups(self, stream: Stream) -> list[tuple]:
         return self._db.execute(
-            "SELECT id, name, last_id, entries_read, pending FROM groups WHERE stream=? ORDER BY name",
+            "SELECT id, name, last_id, entries_read, pending FROM groups"
+            " WHERE stream=? ORDER BY name",
             (stream.rowid,),
         ).fetchall()
 
@@ -1499,7 +1523,9 @@ class Engine:
             out(b"recorded-first-entry-id"), id_out(first_id),
         ]  # fmt: skip
         if not full:
-            groups = db.execute("SELECT count(*) FROM groups WHERE stream=?", (stream.rowid,)).fetchone()[0]
+            groups = db.execute(
+                "SELECT count(*) FROM groups WHERE stream=?", (stream.rowid,)
+            ).fetchone()[0]
             first = self._range(stream, 0, MAX_ID, 1)
             last = self._range(stream, 0, MAX_ID, 1, rev=True)
             reply += [
@@ -1516,19 +1542,22 @@ class Engine:
                 [id_out(from_db(i)), out(name or b""), t, c]
                 for i, name, t, c in db.execute(
                     "SELECT p.id, c.name, p.delivery_time, p.delivery_count FROM pel p"
-                    " LEFT JOIN consumers c ON c.id = p.consumer WHERE p.grp=? ORDER BY p.id LIMIT ?",
+                    " LEFT JOIN consumers c ON c.id = p.consumer"
+                    " WHERE p.grp=? ORDER BY p.id LIMIT ?",
                     (group.rowid, limit),
                 )
             ]
             consumers = []
             for cid, name, seen, active, pending in db.execute(
-                "SELECT id, name, seen_time, active_time, pending FROM consumers WHERE grp=? ORDER BY name",
+                "SELECT id, name, seen_time, active_time, pending FROM consumers"
+                " WHERE grp=? ORDER BY name",
                 (group.rowid,),
             ).fetchall():
                 own = [
                     [id_out(from_db(i)), t, c]
                     for i, t, c in db.execute(
-                        "SELECT id, delivery_time, delivery_count FROM pel WHERE consumer=? ORDER BY id LIMIT ?",
+                        "SELECT id, delivery_time, delivery_count FROM pel"
+                        " WHERE consumer=? ORDER BY id LIMIT ?",
                         (cid, limit),
                     )
                 ]
@@ -1568,7 +1597,9 @@ class Engine:
 
     def _drop_stream(self, stream: Stream) -> None:
         db = self._db
-        for (gid,) in db.execute("SELECT id FROM groups WHERE stream=?", (stream.rowid,)).fetchall():
+        for (gid,) in db.execute(
+            "SELECT id FROM groups WHERE stream=?", (stream.rowid,)
+        ).fetchall():
             db.execute("DELETE FROM pel WHERE grp=?", (gid,))
             db.execute("DELETE FROM consumers WHERE grp=?", (gid,))
         db.execute("DELETE FROM groups WHERE stream=?", (stream.rowid,))
@@ -1591,7 +1622,9 @@ class Engine:
 
     def cmd_keys(self, argv: list[bytes]) -> list:
         match = glob_matcher(argv[1])
-        rows = self._read(lambda: self._db.execute("SELECT name FROM streams ORDER BY id").fetchall())
+        rows = self._read(
+            lambda: self._db.execute("SELECT name FROM streams ORDER BY id").fetchall()
+        )
         return [self._out(name) for (name,) in rows if match(name)]
 
     def cmd_scan(self, argv: list[bytes]) -> list:

@@ -26,8 +26,8 @@ __all__ = [
     "DatabaseCorruptError",
     "DatabaseFullError",
     "OutputError",
-    "ResponseError",
-    "DataError",
+    "ResponseError",  # noqa: F822 - created on first use (module __getattr__)
+    "DataError",  # noqa: F822
 ]
 
 

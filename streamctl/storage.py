@@ -147,7 +147,8 @@ def open_database(
     mode = str(synchronous).upper()
     if mode not in SYNCHRONOUS_MODES:
         raise DatabaseError(
-            f"invalid synchronous mode {synchronous!r}: choose one of {', '.join(SYNCHRONOUS_MODES)}"
+            f"invalid synchronous mode {synchronous!r}: "
+            f"choose one of {', '.join(SYNCHRONOUS_MODES)}"
         )
     path = os.fspath(path)
     if path in ("", ":memory:"):
@@ -166,7 +167,9 @@ def open_database(
         _create_private_file(path)
         uri = "file:" + _uri_path(path)
     try:
-        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0)
+        db = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0
+        )
     except sqlite3.Error as exc:
         raise translate(exc, path) from None
     try:
@@ -211,7 +214,9 @@ def _configure(db: sqlite3.Connection, path: str, sync: str, busy_timeout: float
     def setup() -> None:
         app_id, version = _identity(db)
         if app_id not in (0, schema.APPLICATION_ID):
-            raise NotADatabaseError(f"{path}: not a streamctl database (application_id {app_id:#x})")
+            raise NotADatabaseError(
+                f"{path}: not a streamctl database (application_id {app_id:#x})"
+            )
         if app_id == 0 and _has_tables(db):
             raise NotADatabaseError(f"{path}: not a streamctl database (it has other tables)")
         if version > schema.LATEST_VERSION:
