@@ -75,6 +75,18 @@ def test_bad_batch_line_keeps_the_lines_before_it(target):
     assert run(target, "len", "s").stdout == "2\n"
 
 
+@pytest.fixture
+def reaped():
+    """Processes registered here are killed at teardown if a test left them running (a
+    failed assertion or a timeout must not leave a `--follow` reader behind)."""
+    procs: list[subprocess.Popen] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def _follow(target, *extra):
     """A `read --follow` process that has provably entered its loop."""
     first = run(target, "add", "s", "n=0").stdout.strip()
@@ -90,16 +102,18 @@ def _follow(target, *extra):
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signals_exit_128_plus_signal_quietly(target, sig, code):
+def test_signals_exit_128_plus_signal_quietly(target, sig, code, reaped):
     proc = _follow(target)
+    reaped.append(proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code
     assert err == b""
 
 
-def test_follow_prints_as_messages_arrive(target):
+def test_follow_prints_as_messages_arrive(target, reaped):
     proc = _follow(target, "--json")
+    reaped.append(proc)
     try:
         run(target, "add", "s", "n=2")
         assert json.loads(proc.stdout.readline())["fields"] == {"n": "2"}
@@ -122,13 +136,14 @@ def test_closed_pipe_exits_quietly(target):
     assert proc.returncode == ExitCode.SIGPIPE
 
 
-def test_info_watch_repeats_when_piped(target):
+def test_info_watch_repeats_when_piped(target, reaped):
     run(target, "add", "s", "n=1")
     proc = subprocess.Popen(
         [EXE, *target_args(target), "info", "--watch", "--interval", "0.1", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    reaped.append(proc)
     snapshots = [json.loads(proc.stdout.readline()) for _ in range(2)]
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
