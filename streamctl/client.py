@@ -23,7 +23,7 @@ from redis.utils import safe_str, truncate_text
 
 from . import errors, storage
 from .engine import Engine
-from .errors import ReplyError
+from .errors import ReplyError, TransactionAborted
 
 __all__ = ["SQLiteClient", "Pipeline"]
 
@@ -246,15 +246,12 @@ class Pipeline(KeyCommands, StreamCommands):
             return []
         client = self.client
         commands = [client._encode_args(args) for args, _ in stack]
-        if self.transaction:
-            # MULTI/EXEC: a command refused when queued (unknown, wrong arity) aborts the
-            # whole transaction, and redis-py raises it whatever raise_on_error says.
-            for number, (argv, (args, _)) in enumerate(zip(commands, stack), start=1):
-                try:
-                    client.engine.resolve(argv)
-                except ReplyError as err:
-                    raise _annotated(errors.to_response_error(err), number, args) from None
-        replies = client.engine.execute_many(commands)
+        try:
+            replies = client.engine.execute_many(commands, multi=self.transaction)
+        except TransactionAborted as aborted:
+            # redis-py raises a command refused when queued whatever raise_on_error says.
+            exc = errors.to_response_error(aborted.error)
+            raise _annotated(exc, aborted.position + 1, stack[aborted.position][0]) from None
         results: list[Any] = []
         for number, ((args, options), reply) in enumerate(zip(stack, replies), start=1):
             if isinstance(reply, ReplyError):

@@ -31,7 +31,7 @@ import threading
 import time
 
 from . import codec, layout, storage
-from .errors import ReplyError, WrongArgs
+from .errors import ReplyError, TransactionAborted, WrongArgs
 from .ids import (
     INVALID_ID,
     MAX_ID,
@@ -219,10 +219,6 @@ class ReadArgs:
         self.noack = False
 
 
-def _upper(arg: bytes) -> bytes:
-    return arg.upper()
-
-
 class Engine:
     """Redis stream commands on one SQLite file; see the module docstring."""
 
@@ -301,14 +297,24 @@ class Engine:
         Engine._check_arity(name, argv)
         return argv, handler
 
-    def execute_many(self, commands: Sequence[list[bytes]]) -> list[Any]:
+    def execute_many(self, commands: Sequence[list[bytes]], multi: bool = True) -> list[Any]:
         """Run commands in ONE write transaction (a pipeline / MULTI). As in Redis, a
         command that fails leaves the others applied; its error is returned in its
-        place. BLOCK is ignored, as inside MULTI.
+        place. With ``multi``, a command refused when queued (unknown, wrong arity)
+        aborts the whole transaction before anything runs (:class:`TransactionAborted`),
+        as EXEC answers EXECABORT. BLOCK is ignored, as inside MULTI.
 
         Runs of plain XADDs (no trimming) are appended with one ``executemany``: the
         stream's state is read once and advanced in memory, which is what makes a
         pipeline of adds several times faster than one call per add."""
+        resolved: list[Any] = []
+        for position, argv in enumerate(commands):
+            try:
+                resolved.append(self.resolve(argv))
+            except ReplyError as exc:
+                if multi:
+                    raise TransactionAborted(position, exc) from None
+                resolved.append(exc)
 
         def body():
             self._pipeline_thread = threading.get_ident()
@@ -320,13 +326,17 @@ class Engine:
         def run_all():
             results: list[Any] = []
             appends = _AppendBatch(self)
-            for number, argv in enumerate(commands):
-                if argv and argv[0].upper() == b"XADD" and appends.try_add(argv, results):
+            for number, command in enumerate(resolved):
+                if isinstance(command, ReplyError):
+                    results.append(command)
+                    continue
+                argv, handler = command
+                if handler is Engine.cmd_xadd and appends.try_add(argv, results):
                     continue
                 appends.flush()
                 self._db.execute(f"SAVEPOINT cmd{number}")
                 try:
-                    results.append(self.execute_argv(argv))
+                    results.append(handler(self, argv))
                 except ReplyError as exc:
                     self._db.execute(f"ROLLBACK TO cmd{number}")
                     results.append(exc)
@@ -334,6 +344,8 @@ class Engine:
             appends.flush()
             return results
 
+        if self._closed:
+            raise storage.DatabaseError(f"{self.path}: the client is closed")
         return self._write(body)
 
     @staticmethod
@@ -379,27 +391,22 @@ class Engine:
         " WHERE s.name = ?"
     )
 
-    def _stream(self, key: bytes, with_first: bool = False) -> Stream | None:
-        """The stream ``key`` (None if missing); ``with_first`` also loads its first
-        entry's ID in the same query (group reads need it for the lag accounting)."""
-        sql = self._LOAD_STREAM_FIRST if with_first else self._LOAD_STREAM
-        row = self._db.execute(sql, (key,)).fetchone()
+    def _stream(self, key: bytes) -> Stream | None:
+        """The stream ``key``, or None if it does not exist."""
+        row = self._db.execute(self._LOAD_STREAM, (key,)).fetchone()
         if row is None:
             return None
-        stream = Stream(row[:10], row[10:16] if row[10] is not None else None)
-        if with_first:
-            stream.first = from_db(row[16]) if row[16] is not None else 0
-        return stream
+        return Stream(row[:10], row[10:16] if row[10] is not None else None)
 
-    _LOAD_STREAM_FIRST = _LOAD_STREAM.replace(
-        " FROM streams s", ", (SELECT min(id) FROM entries WHERE stream = s.id) FROM streams s"
-    )
-
-    _LOAD_STREAM_AND_GROUP = _LOAD_STREAM_FIRST.replace(
+    # A stream, its first entry's ID (for the lag accounting) and one of its groups.
+    _LOAD_STREAM_AND_GROUP = _LOAD_STREAM.replace(
+        " FROM streams s",
+        ", (SELECT min(id) FROM entries WHERE stream = s.id),"
+        " g.id, g.name, g.last_id, g.entries_read, g.pending FROM streams s",
+        1,
+    ).replace(
         " WHERE s.name = ?",
         " LEFT JOIN groups g ON g.stream = s.id AND g.name = ?2 WHERE s.name = ?1",
-    ).replace(
-        " FROM streams s", ", g.id, g.name, g.last_id, g.entries_read, g.pending FROM streams s", 1
     )
 
     def _stream_and_group(self, key: bytes, name: bytes) -> tuple[Stream | None, Group | None]:
@@ -410,6 +417,17 @@ class Engine:
         stream = Stream(row[:10], row[10:16] if row[10] is not None else None)
         stream.first = from_db(row[16]) if row[16] is not None else 0
         return stream, (Group(row[17:22]) if row[17] is not None else None)
+
+    def _stream_and_group_or_nogroup(self, argv: list[bytes]) -> tuple[Stream, Group]:
+        """The stream argv[1] and its group argv[2]; the NOGROUP error XPENDING, XCLAIM
+        and XAUTOCLAIM give when either is missing."""
+        stream, group = self._stream_and_group(argv[1], argv[2])
+        if group is None:
+            raise ReplyError(
+                f"NOGROUP No such key '{self._name(argv[1])}' or consumer group "
+                f"'{self._name(argv[2])}'"
+            )
+        return stream, group
 
     def _group_id(self, key: bytes, name: bytes) -> int | None:
         row = self._db.execute(
@@ -1126,13 +1144,7 @@ class Engine:
                 consumer_name = argv[at + 3]
 
         def tx():
-            stream = self._stream(argv[1])
-            group = self._group(stream, argv[2]) if stream else None
-            if group is None:
-                raise ReplyError(
-                    f"NOGROUP No such key '{self._name(argv[1])}' or consumer group "
-                    f"'{self._name(argv[2])}'"
-                )
+            stream, group = self._stream_and_group_or_nogroup(argv)
             db = self._db
             if summary:
                 if not group.pending:
@@ -1183,17 +1195,9 @@ class Engine:
 
     # ------------------------------------------------------------------ XCLAIM / XAUTOCLAIM
 
-    def _nogroup(self, argv: list[bytes]) -> ReplyError:
-        return ReplyError(
-            f"NOGROUP No such key '{self._name(argv[1])}' or consumer group '{self._name(argv[2])}'"
-        )
-
     def cmd_xclaim(self, argv: list[bytes]) -> Any:
         def tx():
-            stream = self._stream(argv[1])
-            group = self._group(stream, argv[2]) if stream else None
-            if group is None:
-                raise self._nogroup(argv)
+            stream, group = self._stream_and_group_or_nogroup(argv)
             min_idle = max(to_int(argv[4], "Invalid min-idle-time argument for XCLAIM"), 0)
             ids = []
             j = 5
@@ -1302,10 +1306,7 @@ class Engine:
             j += 1
 
         def tx():
-            stream = self._stream(argv[1])
-            group = self._group(stream, argv[2]) if stream else None
-            if group is None:
-                raise self._nogroup(argv)
+            stream, group = self._stream_and_group_or_nogroup(argv)
             db = self._db
             now = now_ms()
             consumer = self._seen_consumer(group, argv[3], now)

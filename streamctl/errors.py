@@ -18,6 +18,7 @@ __all__ = [
     "StreamctlError",
     "ReplyError",
     "WrongArgs",
+    "TransactionAborted",
     "DatabaseError",
     "NotADatabaseError",
     "NewerSchemaError",
@@ -55,6 +56,16 @@ class WrongArgs(ReplyError):
 
     def __init__(self, command: str):
         super().__init__(f"ERR wrong number of arguments for '{command.lower()}' command")
+
+
+class TransactionAborted(StreamctlError):
+    """A transactional pipeline (MULTI/EXEC) ran nothing: the command at ``position``
+    (0-based) was refused when queued (unknown command, wrong number of arguments)."""
+
+    def __init__(self, position: int, error: ReplyError):
+        self.position = position
+        self.error = error
+        super().__init__(str(error))
 
 
 class DatabaseError(StreamctlError):
