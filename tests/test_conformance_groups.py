@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from redis.exceptions import ResponseError
+from streamtools import error
 
 M = 2**64 - 1
 INVALID_ID = "Invalid stream ID specified as stream command argument"
@@ -19,13 +17,6 @@ ENTRIESREAD = "value for ENTRIESREAD must be positive or -1"
 
 def nogroup(group, key):
     return f"NOGROUP No such consumer group '{group}' for key name '{key}'"
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
 
 
 def group(r, key, name):

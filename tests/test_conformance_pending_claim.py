@@ -7,10 +7,10 @@ XCLAIM IDLE/TIME, or filtered with thresholds no test run can reach (10**9 ms).
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import pytest
-from redis.exceptions import DataError, ResponseError
+from redis.exceptions import DataError
+from streamtools import error
 
 M = 2**64 - 1
 INVALID_ID = "Invalid stream ID specified as stream command argument"
@@ -19,13 +19,6 @@ HUGE = 10**9  # ms: no entry in this suite is ever that idle
 
 def nogroup(key, group):
     return f"NOGROUP No such key '{key}' or consumer group '{group}'"
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
 
 
 def pel(r, key="s", group="g", consumer=None):

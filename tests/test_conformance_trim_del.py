@@ -9,20 +9,13 @@ count), so the node boundaries below are at every 100th XADD; entries stay small
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 
 import pytest
-from redis.exceptions import DataError, ResponseError
+from redis.exceptions import DataError
+from streamtools import error
 
 INVALID_ID = "Invalid stream ID specified as stream command argument"
 SMALLER = "The ID specified in XADD is equal or smaller than the target stream top item"
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
 
 
 def fill(r, key, n, start=1):

@@ -9,23 +9,16 @@ that nodes always close at 100 entries (live + deleted), never on the byte limit
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import pytest
-from redis.exceptions import DataError, ResponseError
+from redis.exceptions import DataError
+from streamtools import error
 
 M = 2**64 - 1
 INVALID_ID = "Invalid stream ID specified as stream command argument"
 SMALLER = "The ID specified in XADD is equal or smaller than the target stream top item"
 ZERO = "The ID specified in XADD must be greater than 0-0"
 EXHAUSTED = "The stream has exhausted the last possible ID, unable to add more items"
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
 
 
 def split(entry_id: str) -> tuple[int, int]:

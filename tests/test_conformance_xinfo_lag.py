@@ -23,22 +23,13 @@ that note:
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
-import pytest
-from redis.exceptions import ResponseError
+from streamtools import error
 
 STABLE_STREAM_FIELDS = {
     "length", "last-generated-id", "max-deleted-entry-id", "entries-added",
     "recorded-first-entry-id", "groups", "first-entry", "last-entry",
 }
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
 
 
 def now_ms() -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 
 import pytest
-from redis.exceptions import DataError, ResponseError
+from redis.exceptions import DataError
+from streamtools import error
 
 M = 2**64 - 1
 INVALID_ID = "Invalid stream ID specified as stream command argument"
@@ -14,13 +14,6 @@ INVALID_START = "invalid start ID for the interval"
 INVALID_END = "invalid end ID for the interval"
 
 VIP_IDS = ["0-1", f"0-{M}", "1-0", "42-0", "42-42", f"{M}-{M - 1}", f"{M}-{M}"]
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
 
 
 @pytest.fixture

@@ -8,14 +8,9 @@ of the race ran first.
 
 from __future__ import annotations
 
-import threading
-import time
-from contextlib import contextmanager
-
 import pytest
-from redis.exceptions import DataError, ResponseError
-
-import streamctl
+from redis.exceptions import DataError
+from streamtools import error, later
 
 M = 2**64 - 1
 INVALID_ID = "Invalid stream ID specified as stream command argument"
@@ -23,39 +18,6 @@ GT_ERROR = (
     "The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
     "<consumer> option."
 )
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
-
-
-def later(target, action, delay=0.1):
-    """Run ``action(client)`` on a fresh connection from a thread after ``delay`` s."""
-    failures = []
-
-    def run():
-        time.sleep(delay)
-        client = streamctl.connect(target)
-        try:
-            action(client)
-        except BaseException as exc:  # surfaced by join()
-            failures.append(exc)
-        finally:
-            client.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-
-    def join():
-        thread.join(10)
-        assert not thread.is_alive()
-        if failures:
-            raise failures[0]
-
-    return join
 
 
 @pytest.fixture

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from contextlib import contextmanager
-
 import pytest
-from redis.exceptions import DataError, ResponseError
-
-import streamctl
+from redis.exceptions import DataError
+from streamtools import error, later
 
 INVALID_ID = "Invalid stream ID specified as stream command argument"
 DOLLAR = (
@@ -27,38 +22,6 @@ def nogroup(key, group):
         f"NOGROUP No such key '{key}' or consumer group '{group}' in XREADGROUP with GROUP "
         "option"
     )
-
-
-@contextmanager
-def error(text, cls=ResponseError):
-    with pytest.raises(cls) as info:
-        yield
-    assert str(info.value) == text
-
-
-def later(target, action, delay=0.1):
-    failures = []
-
-    def run():
-        time.sleep(delay)
-        client = streamctl.connect(target)
-        try:
-            action(client)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            client.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-
-    def join():
-        thread.join(10)
-        assert not thread.is_alive()
-        if failures:
-            raise failures[0]
-
-    return join
 
 
 def consumers(r, key, group):

@@ -531,7 +531,7 @@ def check_invariants(chaos: Chaos, r, ctx: str) -> None:
         if rec[0] == "ok":
             ok.add(rec[1])
     dead: dict[str, dict] = {}
-    for dl_id, fields in r.xrange(STREAM + ":dead"):
+    for _dl_id, fields in r.xrange(STREAM + ":dead"):
         original = fields["id"]
         assert original not in dead, f"{ctx}: {original} dead-lettered twice"
         dead[original] = fields
