@@ -60,3 +60,30 @@ def one_line_error(stderr: str) -> str:
 
 def ids(stdout: str) -> list[str]:
     return stdout.split()
+
+
+def on_terminal(target: str, *args: str, env: dict | None = None) -> tuple[int, str]:
+    """Run the installed ``streamctl`` with its stdout on a pseudo-terminal (120 columns
+    unless ``env`` says otherwise; a None value removes a variable); returns the exit
+    code and everything it drew."""
+    import pty
+
+    master, slave = pty.openpty()
+    full_env = {**os.environ, "COLUMNS": "120", "TERM": "xterm", **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    proc = subprocess.Popen(
+        [EXE, *target_args(target), *args], stdout=slave, stderr=subprocess.PIPE, env=full_env
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO once the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=30)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode()

@@ -5,13 +5,12 @@ signals (SIGINT 130, SIGTERM 143), a closed pipe (quiet, 141), binary stdin, a t
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 
 import pytest
-from clitools import EXE, one_line_error, run, target_args
+from clitools import EXE, on_terminal, one_line_error, run, target_args
 
 from streamctl.exitcodes import ExitCode
 
@@ -151,41 +150,15 @@ def test_info_watch_repeats_when_piped(target, reaped):
     assert snapshots[0] == snapshots[1] and snapshots[0]["streams"][0]["name"] == "s"
 
 
-def _on_terminal(target, *args, env=None):
-    import pty
-
-    master, slave = pty.openpty()
-    full_env = {**os.environ, "COLUMNS": "120", "TERM": "xterm", **(env or {})}
-    for k, v in list(full_env.items()):
-        if v is None:
-            del full_env[k]
-    proc = subprocess.Popen(
-        [EXE, *target_args(target), *args], stdout=slave, stderr=subprocess.PIPE, env=full_env
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=30)
-    os.close(master)
-    return proc.returncode, b"".join(chunks).decode()
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 def test_info_draws_tables_on_a_terminal_and_honours_no_color(target):
     run(target, "add", "s", "n=1")
     run(target, "group", "create", "s", "g", "0")
-    code, text = _on_terminal(target, "info", env={"NO_COLOR": "1"})
+    code, text = on_terminal(target, "info", env={"NO_COLOR": "1"})
     assert code == 0
     assert "STREAM\t" not in text and "stream" in text and "g" in text
     assert any(ch in text for ch in "│┃|") and "\x1b[" not in text.replace("\x1b[?25l", "").replace(
         "\x1b[?25h", ""
     )
-    code, colored = _on_terminal(target, "info", env={"NO_COLOR": None, "FORCE_COLOR": None})
+    code, colored = on_terminal(target, "info", env={"NO_COLOR": None, "FORCE_COLOR": None})
     assert code == 0 and "\x1b[" in colored

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import EXE, one_line_error, run, target_args
+from clitools import EXE, on_terminal, one_line_error, run, target_args
 
 import streamctl
 from streamctl.exitcodes import ExitCode
@@ -184,7 +184,6 @@ def test_stdout_write_error_is_not_a_database_error(db_path, how):
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 def test_info_on_an_80_column_terminal_shows_whole_ids(db_path):
     """On a standard 80-column terminal the overview truncates IDs and names ('17958…')."""
-    import pty
 
     target = db_path
     r = _client(target)
@@ -192,25 +191,8 @@ def test_info_on_an_80_column_terminal_shows_whole_ids(db_path):
     last = r.xadd("jobs", {"n": "2"})
     r.xgroup_create("jobs", "mailers", id="0")
     r.close()
-    master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "80", "LINES": "24", "TERM": "xterm", "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [EXE, *target_args(target), "info"], stdout=slave, stderr=subprocess.PIPE, env=env
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=30)
-    os.close(master)
-    text = b"".join(chunks).decode()
-    assert proc.returncode == 0
+    code, text = on_terminal(target, "info", env={"COLUMNS": "80", "LINES": "24", "NO_COLOR": "1"})
+    assert code == 0
     assert last in text and "mailers" in text, text
 
 
