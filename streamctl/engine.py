@@ -905,21 +905,25 @@ class Engine:
         """Whether a blocked read would now return something (read-only check); raises
         the error Redis gives a blocked XREADGROUP whose stream or group went away."""
         for key, gt in zip(args.keys, args.ids):
-            stream = self._stream(key)
             if group_mode:
                 # Valkey re-runs a woken XREADGROUP: a deleted key or destroyed group
                 # gives the command's own NOGROUP error.
-                group = self._group(stream, args.group) if stream else None
+                stream, group = self._stream_and_group(key, args.group)
                 if group is None:
-                    raise ReplyError(
-                        f"NOGROUP No such key '{self._name(key)}' or consumer group "
-                        f"'{self._name(args.group)}' in XREADGROUP with GROUP option"
-                    )
+                    raise self._xreadgroup_nogroup(key, args.group)
                 if stream.length and stream.last_entry > group.last:
                     return True
-            elif stream is not None and stream.length and stream.last_entry > gt:
-                return True
+            else:
+                stream = self._stream(key)
+                if stream is not None and stream.length and stream.last_entry > gt:
+                    return True
         return False
+
+    def _xreadgroup_nogroup(self, key: bytes, group: bytes) -> ReplyError:
+        return ReplyError(
+            f"NOGROUP No such key '{self._name(key)}' or consumer group "
+            f"'{self._name(group)}' in XREADGROUP with GROUP option"
+        )
 
     def _serve_plain(self, args: ReadArgs, first: bool) -> Any:
         if first:
@@ -957,10 +961,7 @@ class Engine:
             stream, group = self._stream_and_group(key, args.group)
             if group is None:
                 if first:
-                    raise ReplyError(
-                        f"NOGROUP No such key '{self._name(key)}' or consumer group "
-                        f"'{self._name(args.group)}' in XREADGROUP with GROUP option"
-                    )
+                    raise self._xreadgroup_nogroup(key, args.group)
                 return None
             raw = args.ids[idx]
             if first:
