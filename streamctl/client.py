@@ -14,6 +14,7 @@ SQLite transaction on a file that any number of processes share.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,6 +192,76 @@ class SQLiteClient(KeyCommands, StreamCommands):
         except ReplyError as exc:
             raise errors.to_response_error(exc) from None
         return self._parse(args, reply, options)
+
+    @functools.wraps(StreamCommands.xadd)
+    def xadd(self, name: Any, fields: Any, id: Any = "*", *args: Any, **kwargs: Any) -> Any:
+        # The producer's hot path: with no options the command is XADD name * fields...,
+        # handed to the engine without building and re-parsing an argv. Anything else
+        # (and a subclass that routes commands itself) takes redis-py's own method.
+        if (
+            args
+            or kwargs
+            or id != "*"
+            or type(fields) is not dict
+            or not fields
+            or type(self).execute_command is not SQLiteClient.execute_command
+        ):
+            return StreamCommands.xadd(self, name, fields, id, *args, **kwargs)
+        argv = [name]
+        for pair in fields.items():
+            argv.extend(pair)
+        argv = self._encode_args(argv)
+        try:
+            return self.engine.append(argv[0], argv[1:])
+        except ReplyError as exc:
+            raise errors.to_response_error(exc) from None
+
+    @functools.wraps(StreamCommands.xreadgroup)
+    def xreadgroup(
+        self,
+        groupname: Any,
+        consumername: Any,
+        streams: Any,
+        count: Any = None,
+        block: Any = None,
+        noack: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # The consumer's hot path: new entries (">") of one stream, no BLOCK, no NOACK.
+        if (
+            args
+            or kwargs
+            or block is not None
+            or noack
+            or type(streams) is not dict
+            or len(streams) != 1
+            or (count is not None and (type(count) is not int or count < 1))
+            or type(self).execute_command is not SQLiteClient.execute_command
+        ):
+            return StreamCommands.xreadgroup(
+                self, groupname, consumername, streams, count, block, noack, *args, **kwargs
+            )
+        ((key, wanted),) = streams.items()
+        if wanted != ">" and wanted != b">":
+            return StreamCommands.xreadgroup(self, groupname, consumername, streams, count)
+        group, consumer, key = self._encode_args((groupname, consumername, key))
+        try:
+            reply = self.engine.read_new(group, consumer, key, count or 0)
+        except ReplyError as exc:
+            raise errors.to_response_error(exc) from None
+        callback = self.response_callbacks.get("XREADGROUP")
+        return callback(reply) if callback is not None else reply
+
+    @functools.wraps(StreamCommands.xack)
+    def xack(self, name: Any, groupname: Any, *ids: Any) -> Any:
+        if not ids or type(self).execute_command is not SQLiteClient.execute_command:
+            return StreamCommands.xack(self, name, groupname, *ids)
+        argv = self._encode_args((name, groupname, *ids))
+        try:
+            return self.engine.ack(argv[0], argv[1], argv[2:])
+        except ReplyError as exc:
+            raise errors.to_response_error(exc) from None
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Commands queued and run in ONE SQLite transaction by ``execute()``."""

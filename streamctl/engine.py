@@ -14,7 +14,9 @@ Guarantees, on top of Redis's semantics:
   generated inside the write transaction, so they increase strictly across processes.
 * All validation happens before the first write; a command that fails changes nothing.
 * No command scans a stream or a PEL: reads and trims seek the ``(stream, id)`` and
-  ``(group, id)`` primary keys; lengths and pending counts are stored counters.
+  ``(group, id)`` primary keys; lengths are derived from stored counters. (Pending
+  counts are counted, by XPENDING's summary and XINFO only: keeping counters made every
+  read and ack write two more pages.)
 * ``BLOCK`` waits on :mod:`streamctl.wakeup` (no polling cost on Linux) and re-runs the
   read when another process commits, as Redis 7.2+ re-executes a blocked command.
 
@@ -31,6 +33,7 @@ import threading
 import time
 
 from . import codec, layout, storage
+from .checkpoint import Checkpointer
 from .errors import ReplyError, TransactionAborted, WrongArgs
 from .ids import (
     INVALID_ID,
@@ -88,6 +91,10 @@ _TOUCH_CONSUMER = "UPDATE consumers SET seen_time=?1 WHERE grp=?2 AND name=?3"
 _TOUCH_ACTIVE_CONSUMER = (
     "UPDATE consumers SET seen_time=?1, active_time=?1 WHERE grp=?2 AND name=?3"
 )
+
+
+# A consumer's pending count, for a query over ``consumers c`` (one pel_by_consumer seek).
+_CONSUMER_PENDING = "(SELECT count(*) FROM pel WHERE consumer = c.id)"
 
 
 def now_ms() -> int:
@@ -180,12 +187,12 @@ class Stream:
 
 
 class Group:
-    __slots__ = ("rowid", "name", "last", "entries_read", "pending")
+    __slots__ = ("rowid", "name", "last", "entries_read")
 
     def __init__(self, row: tuple):
         self.rowid, self.name = row[0], row[1]
         self.last = from_db(row[2])
-        self.entries_read, self.pending = row[3], row[4]
+        self.entries_read = row[3]
 
 
 class TrimArgs:
@@ -202,6 +209,10 @@ class TrimArgs:
         self.id = 0
         self.id_given = False
         self.seq_given = True
+
+
+#: The options of a plain ``XADD key * ...``.
+_AUTO_ID = TrimArgs()
 
 
 class ReadArgs:
@@ -241,8 +252,13 @@ class Engine:
         self._db = storage.open_database(
             self.path, synchronous=synchronous, busy_timeout=self.busy_timeout, readonly=readonly
         )
+        self._checkpoints = Checkpointer(storage.uri(self.path), self._db, enabled=not readonly)
         self._lock = threading.RLock()
         self._pipeline_thread: int | None = None  # the thread running execute_many
+        # Streams' states after this connection's last plain appends (see _append),
+        # valid while PRAGMA data_version is _appended_version.
+        self._appended: dict[bytes, Stream] = {}
+        self._appended_version: int | None = None
         self._closed = False
         if decode and (encoding, encoding_errors) != ("utf-8", "strict"):
             self._out = lambda raw: raw.decode(encoding, encoding_errors)
@@ -266,6 +282,7 @@ class Engine:
             if self._closed:
                 return
             self._closed = True
+            self._checkpoints.close()
             self._db.close()
 
     def execute(self, *args: Any) -> Any:
@@ -370,7 +387,12 @@ class Engine:
 
     def _write(self, fn: Callable[[], Any]) -> Any:
         with self._lock:
-            return storage.run_write(self._db, self.path, self.busy_timeout, fn)
+            # This connection's own commits leave data_version as it was: a write other
+            # than a plain append forgets the stream states _append keeps.
+            self._appended.clear()
+            result = storage.run_write(self._db, self.path, self.busy_timeout, fn)
+            self._checkpoints.committed()
+            return result
 
     def _read(self, fn: Callable[[], Any]) -> Any:
         with self._lock:
@@ -402,7 +424,7 @@ class Engine:
     _LOAD_STREAM_AND_GROUP = _LOAD_STREAM.replace(
         " FROM streams s",
         ", (SELECT min(id) FROM entries WHERE stream = s.id),"
-        " g.id, g.name, g.last_id, g.entries_read, g.pending FROM streams s",
+        " g.id, g.name, g.last_id, g.entries_read FROM streams s",
         1,
     ).replace(
         " WHERE s.name = ?",
@@ -416,7 +438,7 @@ class Engine:
             return None, None
         stream = Stream(row[:10], row[10:16] if row[10] is not None else None)
         stream.first = from_db(row[16]) if row[16] is not None else 0
-        return stream, (Group(row[17:22]) if row[17] is not None else None)
+        return stream, (Group(row[17:21]) if row[17] is not None else None)
 
     def _stream_and_group_or_nogroup(self, argv: list[bytes]) -> tuple[Stream, Group]:
         """The stream argv[1] and its group argv[2]; the NOGROUP error XPENDING, XCLAIM
@@ -446,7 +468,7 @@ class Engine:
 
     def _group(self, stream: Stream, name: bytes) -> Group | None:
         row = self._db.execute(
-            "SELECT id, name, last_id, entries_read, pending FROM groups WHERE stream=? AND name=?",
+            "SELECT id, name, last_id, entries_read FROM groups WHERE stream=? AND name=?",
             (stream.rowid, name),
         ).fetchone()
         return Group(row) if row else None
@@ -619,6 +641,8 @@ class Engine:
 
     def cmd_xadd(self, argv: list[bytes]) -> Any:
         args, fields = self._parse_xadd(argv)
+        if args.strategy is None and not args.nomkstream and self._pipeline_thread is None:
+            return self._append(argv[1], args, fields)
 
         def tx():
             stream = self._stream(argv[1])
@@ -633,6 +657,42 @@ class Engine:
             return self._id_out(stream.last)
 
         return self._write(tx)
+
+    def append(self, key: bytes, fields: list[bytes]) -> Any:
+        """``XADD key * field value ...`` without parsing an argv: the producer's hot
+        path (``SQLiteClient.xadd`` with no options). ``fields`` is a non-empty list of
+        field, value pairs."""
+        if self._closed:
+            raise storage.DatabaseError(f"{self.path}: the client is closed")
+        if self._pipeline_thread is not None:  # inside a pipeline: it owns the stream state
+            return self.execute_argv([b"XADD", key, b"*", *fields])
+        return self._append(key, _AUTO_ID, fields)
+
+    def _append(self, key: bytes, args: TrimArgs, fields: list[bytes]) -> Any:
+        """A plain append (no trimming, no NOMKSTREAM) in its own transaction, with the
+        stream's state kept from this connection's previous append when no other
+        connection has committed since (``PRAGMA data_version`` unchanged): then the
+        transaction is the insert alone, the cost of a raw single-row insert."""
+        db = self._db
+        cache = self._appended
+
+        def tx():
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            stream = cache.pop(key, None)
+            if version != self._appended_version:
+                cache.clear()
+                self._appended_version = version
+                stream = None
+            if stream is None:
+                stream = self._stream(key) or self._create_stream(key)
+            db.execute(self._INSERT_ENTRY, self._next_entry(stream, args, fields))
+            return stream
+
+        with self._lock:
+            stream = storage.run_write(db, self.path, self.busy_timeout, tx)
+            cache[key] = stream  # committed: this is the stream's state now
+            self._checkpoints.committed()
+        return self._id_out(stream.last)
 
     @staticmethod
     def _place_in_node(stream: Stream, fields: list[bytes], new: int) -> None:
@@ -868,6 +928,17 @@ class Engine:
         args.keys = argv[streams_at : streams_at + half]
         args.ids = list(argv[streams_at + half :])
         return args
+
+    def read_new(self, group: bytes, consumer: bytes, key: bytes, count: int = 0) -> Any:
+        """``XREADGROUP GROUP group consumer [COUNT count] STREAMS key >`` without parsing
+        an argv: the consumer's hot path (``SQLiteClient.xreadgroup`` with one stream,
+        ``>``, no BLOCK and no NOACK). ``count`` 0 means no COUNT."""
+        if self._closed:
+            raise storage.DatabaseError(f"{self.path}: the client is closed")
+        args = ReadArgs()
+        args.group, args.consumer, args.count = group, consumer, count
+        args.keys, args.ids = [key], [b">"]
+        return self._write(lambda: self._serve_group(args, first=True))
 
     def _read_command(self, argv: list[bytes], group_mode: bool) -> Any:
         args = self._parse_read(argv, group_mode)
@@ -1113,13 +1184,20 @@ class Engine:
     # ------------------------------------------------------------------ XACK / XPENDING
 
     def cmd_xack(self, argv: list[bytes]) -> int:
+        return self.ack(argv[1], argv[2], argv[3:])
+
+    def ack(self, key: bytes, group: bytes, ids: list[bytes]) -> int:
+        """``XACK key group id [id ...]`` (also the consumer's hot path, without an argv)."""
+        if self._closed:
+            raise storage.DatabaseError(f"{self.path}: the client is closed")
+
         def tx():
-            group = self._group_id(argv[1], argv[2])
-            if group is None:
+            rowid = self._group_id(key, group)
+            if rowid is None:
                 return 0
-            ids = dict.fromkeys(to_db(parse_id(a)) for a in argv[3:])  # duplicates once
+            unique = dict.fromkeys(to_db(parse_id(a)) for a in ids)  # duplicates once
             return self._db.executemany(
-                "DELETE FROM pel WHERE grp=? AND id=?", [(group, raw) for raw in ids]
+                "DELETE FROM pel WHERE grp=? AND id=?", [(rowid, raw) for raw in unique]
             ).rowcount
 
         return self._write(tx)
@@ -1148,22 +1226,20 @@ class Engine:
             stream, group = self._stream_and_group_or_nogroup(argv)
             db = self._db
             if summary:
-                if not group.pending:
+                pending, lo, hi = db.execute(
+                    "SELECT count(*), min(id), max(id) FROM pel WHERE grp=?", (group.rowid,)
+                ).fetchone()
+                if not pending:
                     return [0, None, None, None]
-                lo = db.execute(
-                    "SELECT id FROM pel WHERE grp=? ORDER BY id LIMIT 1", (group.rowid,)
-                ).fetchone()
-                hi = db.execute(
-                    "SELECT id FROM pel WHERE grp=? ORDER BY id DESC LIMIT 1", (group.rowid,)
-                ).fetchone()
                 consumers = db.execute(
-                    "SELECT name, pending FROM consumers WHERE grp=? AND pending>0 ORDER BY name",
+                    f"SELECT name, {_CONSUMER_PENDING} AS n FROM consumers c"
+                    " WHERE grp=? AND n>0 ORDER BY name",
                     (group.rowid,),
                 ).fetchall()
                 return [
-                    group.pending,
-                    self._id_out(from_db(lo[0])),
-                    self._id_out(from_db(hi[0])),
+                    pending,
+                    self._id_out(from_db(lo)),
+                    self._id_out(from_db(hi)),
                     [[self._out(name), self._out(str(p).encode())] for name, p in consumers],
                 ]
             if consumer_name is not None:
@@ -1424,7 +1500,8 @@ class Engine:
             return 1
         if sub == b"DELCONSUMER" and n == 5:
             row = db.execute(
-                "SELECT id, pending FROM consumers WHERE grp=? AND name=?", (group.rowid, argv[4])
+                f"SELECT id, {_CONSUMER_PENDING} FROM consumers c WHERE grp=? AND name=?",
+                (group.rowid, argv[4]),
             ).fetchone()
             if row is None:
                 return 0
@@ -1464,7 +1541,7 @@ class Engine:
             now = now_ms()
             reply = []
             for name, pending, seen, active in db.execute(
-                "SELECT name, pending, seen_time, active_time FROM consumers"
+                f"SELECT name, {_CONSUMER_PENDING}, seen_time, active_time FROM consumers c"
                 " WHERE grp=? ORDER BY name",
                 (group.rowid,),
             ):
@@ -1483,7 +1560,7 @@ class Engine:
                 ).fetchone()[0]
                 reply.append([
                     out(b"name"), out(group.name), out(b"consumers"), consumers,
-                    out(b"pending"), group.pending,
+                    out(b"pending"), self._group_pending(group),
                     out(b"last-delivered-id"), self._id_out(group.last),
                     out(b"entries-read"), group.entries_read,
                     out(b"lag"), self._lag(stream, first_id, group),
@@ -1493,10 +1570,13 @@ class Engine:
             return self._xinfo_stream(stream, first_id, argv)
         raise self._subcommand_syntax(argv)
 
+    def _group_pending(self, group: Group) -> int:
+        row = self._db.execute("SELECT count(*) FROM pel WHERE grp=?", (group.rowid,)).fetchone()
+        return row[0]
+
     def _groups(self, stream: Stream) -> list[tuple]:
         return self._db.execute(
-            "SELECT id, name, last_id, entries_read, pending FROM groups"
-            " WHERE stream=? ORDER BY name",
+            "SELECT id, name, last_id, entries_read FROM groups WHERE stream=? ORDER BY name",
             (stream.rowid,),
         ).fetchall()
 
@@ -1551,7 +1631,7 @@ class Engine:
             ]
             consumers = []
             for cid, name, seen, active, pending in db.execute(
-                "SELECT id, name, seen_time, active_time, pending FROM consumers"
+                f"SELECT id, name, seen_time, active_time, {_CONSUMER_PENDING} FROM consumers c"
                 " WHERE grp=? ORDER BY name",
                 (group.rowid,),
             ).fetchall():
@@ -1573,7 +1653,7 @@ class Engine:
                 out(b"last-delivered-id"), id_out(group.last),
                 out(b"entries-read"), group.entries_read,
                 out(b"lag"), self._lag(stream, first_id, group),
-                out(b"pel-count"), group.pending,
+                out(b"pel-count"), self._group_pending(group),
                 out(b"pending"), pel,
                 out(b"consumers"), consumers,
             ])  # fmt: skip

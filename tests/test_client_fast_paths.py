@@ -1,0 +1,101 @@
+"""SQLiteClient's hot paths (xadd with no options; xreadgroup of new entries of one stream;
+xack) skip building and re-parsing an argv. They must answer exactly what redis-py's own
+methods answer through execute_command, on both backends and in both reply modes, and
+give way to redis-py's methods for everything else."""
+
+from __future__ import annotations
+
+import pytest
+from redis.commands.core import StreamCommands
+from redis.exceptions import DataError, ResponseError
+
+import streamctl
+from streamctl.client import SQLiteClient
+
+
+def _script(client, call):
+    """One producer/consumer session; ``call(client, method, *args, **kwargs)`` decides
+    which implementation of each method runs. Returns everything it saw, IDs left out
+    (each database generates its own)."""
+    seen = []
+    call(client, "xgroup_create", "s", "g", id="0", mkstream=True)
+    fields = {"f": "v", b"nul\x00": "caf\u00e9".encode(), "n": 7, "x": 1.5}
+    ids = [call(client, "xadd", "s", fields) for _ in range(5)]
+    seen.append([type(i) for i in ids])
+    two = call(client, "xreadgroup", "g", "c", {"s": ">"}, count=2)
+    rest = call(client, "xreadgroup", "g", "c", {b"s": b">"})
+    none = call(client, "xreadgroup", "g", "c", {"s": ">"}, count=1)
+    seen += [_without_ids(two), _without_ids(rest), none]
+    first, second = two[0][1][0][0], two[0][1][1][0]
+    seen.append(call(client, "xack", "s", "g", first, first))
+    seen.append(call(client, "xack", "s", "g", first))
+    seen.append(call(client, "xack", "s", "nogroup", first))
+    seen.append(call(client, "xack", b"s", b"g", second, ids[4]))
+    seen.append(call(client, "xpending", "s", "g")["pending"])
+    return seen
+
+
+def _without_ids(reply):
+    return [[name, [fields for _, fields in entries]] for name, entries in reply]
+
+
+@pytest.mark.parametrize("decode", [True, False])
+def test_fast_paths_answer_as_redis_py_methods(tmp_path, decode):
+    def fast(client, method, *args, **kwargs):
+        return getattr(client, method)(*args, **kwargs)
+
+    def redis_py(client, method, *args, **kwargs):
+        return getattr(StreamCommands, method)(client, *args, **kwargs)
+
+    with streamctl.connect(str(tmp_path / "a.db"), decode_responses=decode) as a:
+        got_fast = _script(a, fast)
+    with streamctl.connect(str(tmp_path / "b.db"), decode_responses=decode) as b:
+        got_slow = _script(b, redis_py)
+    assert got_fast == got_slow
+    assert got_fast[-1] == 2  # and the script did what it says
+
+
+def test_fast_path_errors_are_redis_py_errors(r):
+    with pytest.raises(ResponseError, match="NOGROUP"):
+        r.xreadgroup("nogroup", "c", {"nokey": ">"})
+    r.xgroup_create("s", "g", id="0", mkstream=True)
+    with pytest.raises(ResponseError, match="Invalid stream ID"):
+        r.xack("s", "g", "not-an-id")
+    with pytest.raises(DataError):
+        r.xreadgroup("g", "c", {"s": ">"}, count=0)
+    with pytest.raises(DataError):
+        r.xadd("s", {})
+    with pytest.raises(DataError):
+        r.xadd("s", {"f": None})
+    with pytest.raises(ResponseError, match="wrong number of arguments"):
+        r.xack("s", "g")
+
+
+def test_a_subclass_that_routes_commands_itself_sees_every_command(db_path):
+    class Recording(SQLiteClient):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seen = []
+
+        def execute_command(self, *args, **options):
+            self.seen.append(args[0])
+            return super().execute_command(*args, **options)
+
+    with Recording(db_path) as r:
+        r.xgroup_create("s", "g", id="0", mkstream=True)
+        entry = r.xadd("s", {"f": "v"})
+        assert r.xreadgroup("g", "c", {"s": ">"})[0][1][0][0] == entry
+        assert r.xack("s", "g", entry) == 1
+        assert r.seen == ["XGROUP CREATE", "XADD", "XREADGROUP", "XACK"]
+
+
+def test_other_forms_take_redis_py_methods(db_path):
+    with streamctl.connect(db_path) as r:
+        r.xadd("s", {"f": "v"}, id="5-0")
+        r.xadd("s", {"f": "v"}, maxlen=1, approximate=False)
+        assert r.xlen("s") == 1
+        r.xgroup_create("s", "g", id="0")
+        assert r.xreadgroup("g", "c", {"s": ">"}, count=1, noack=True)[0][1][0][1] == {"f": "v"}
+        assert r.xpending("s", "g")["pending"] == 0
+        assert r.xreadgroup("g", "c", {"s": "0"}) == [["s", []]]
+        assert r.xreadgroup("g", "c", {"s": ">"}, block=1) == []
