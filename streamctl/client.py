@@ -311,6 +311,24 @@ class Pipeline(KeyCommands, StreamCommands):
         self.command_stack.append((args, options))
         return self
 
+    @functools.wraps(StreamCommands.xadd)
+    def xadd(self, name: Any, fields: Any, id: Any = "*", *args: Any, **kwargs: Any) -> Any:
+        # Queued as redis-py queues it, without its option handling when there is none.
+        if (
+            args
+            or kwargs
+            or id != "*"
+            or type(fields) is not dict
+            or not fields
+            or type(self).execute_command is not Pipeline.execute_command
+        ):
+            return StreamCommands.xadd(self, name, fields, id, *args, **kwargs)
+        argv = ["XADD", name, "*"]
+        for pair in fields.items():
+            argv.extend(pair)
+        self.command_stack.append((tuple(argv), {}))
+        return self
+
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         stack, self.command_stack = self.command_stack, []
         if not stack:
@@ -325,7 +343,9 @@ class Pipeline(KeyCommands, StreamCommands):
             raise _annotated(exc, aborted.position + 1, stack[aborted.position][0]) from None
         results: list[Any] = []
         for number, ((args, options), reply) in enumerate(zip(stack, replies), start=1):
-            if isinstance(reply, ReplyError):
+            if args[0] == "XADD" and type(reply) is not ReplyError:
+                results.append(reply)  # an ID (or None): nothing to shape
+            elif isinstance(reply, ReplyError):
                 exc = errors.to_response_error(reply)
                 if raise_on_error:
                     raise _annotated(exc, number, args)

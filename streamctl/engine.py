@@ -326,6 +326,9 @@ class Engine:
         pipeline of adds several times faster than one call per add."""
         resolved: list[Any] = []
         for position, argv in enumerate(commands):
+            if argv[0] == b"XADD" and len(argv) >= 5:  # a pipeline's usual command: known
+                resolved.append((argv, Engine.cmd_xadd))
+                continue
             try:
                 resolved.append(self.resolve(argv))
             except ReplyError as exc:
@@ -1766,11 +1769,14 @@ class _AppendBatch:
         engine = self.engine
         if len(argv) < 5:
             return False
-        try:
-            args, fields = engine._parse_xadd(argv)
-        except ReplyError as exc:
-            results.append(exc)
-            return True
+        if argv[2] == b"*" and len(argv) % 2:  # no options, auto ID, whole pairs
+            args, fields = _AUTO_ID, argv[3:]
+        else:
+            try:
+                args, fields = engine._parse_xadd(argv)
+            except ReplyError as exc:
+                results.append(exc)
+                return True
         if args.strategy is not None:
             return False
         key = argv[1]

@@ -99,3 +99,24 @@ def test_other_forms_take_redis_py_methods(db_path):
         assert r.xpending("s", "g")["pending"] == 0
         assert r.xreadgroup("g", "c", {"s": "0"}) == [["s", []]]
         assert r.xreadgroup("g", "c", {"s": ">"}, block=1) == []
+
+
+@pytest.mark.parametrize("decode", [True, False])
+def test_pipeline_xadd_queues_what_redis_py_queues(tmp_path, decode):
+    def session(path, xadd):
+        with streamctl.connect(str(path), decode_responses=decode) as r:
+            pipe = r.pipeline()
+            xadd(pipe, "s", {"f": "v", "n": 1})
+            xadd(pipe, "s", {"f": "v"}, id="9-9")
+            xadd(pipe, "s", {"f": "v"}, id="1-1")  # too small: an error in its place
+            xadd(pipe, "s", {b"g": b"w"}, maxlen=1, approximate=False)
+            xadd(pipe, "s", {"f": "v"})
+            queued = [args for args, _ in pipe.command_stack]
+            replies = pipe.execute(raise_on_error=False)
+            shown = [type(x).__name__ if isinstance(x, Exception) else type(x) for x in replies]
+            return queued, shown, [fields for _, fields in r.xrange("s")], r.xlen("s")
+
+    fast = session(tmp_path / "a.db", lambda pipe, *a, **k: pipe.xadd(*a, **k))
+    slow = session(tmp_path / "b.db", lambda pipe, *a, **k: StreamCommands.xadd(pipe, *a, **k))
+    assert fast == slow
+    assert fast[1][2] == "ResponseError" and fast[3] == 2
