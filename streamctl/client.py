@@ -198,21 +198,12 @@ class SQLiteClient(KeyCommands, StreamCommands):
         # The producer's hot path: with no options the command is XADD name * fields...,
         # handed to the engine without building and re-parsing an argv. Anything else
         # (and a subclass that routes commands itself) takes redis-py's own method.
-        if (
-            args
-            or kwargs
-            or id != "*"
-            or type(fields) is not dict
-            or not fields
-            or type(self).execute_command is not SQLiteClient.execute_command
-        ):
+        argv = _plain_xadd(self, SQLiteClient, name, fields, id, args, kwargs)
+        if argv is None:
             return StreamCommands.xadd(self, name, fields, id, *args, **kwargs)
-        argv = [name]
-        for pair in fields.items():
-            argv.extend(pair)
         argv = self._encode_args(argv)
         try:
-            return self.engine.append(argv[0], argv[1:])
+            return self.engine.append(argv[1], argv[3:])
         except ReplyError as exc:
             raise errors.to_response_error(exc) from None
 
@@ -314,18 +305,9 @@ class Pipeline(KeyCommands, StreamCommands):
     @functools.wraps(StreamCommands.xadd)
     def xadd(self, name: Any, fields: Any, id: Any = "*", *args: Any, **kwargs: Any) -> Any:
         # Queued as redis-py queues it, without its option handling when there is none.
-        if (
-            args
-            or kwargs
-            or id != "*"
-            or type(fields) is not dict
-            or not fields
-            or type(self).execute_command is not Pipeline.execute_command
-        ):
+        argv = _plain_xadd(self, Pipeline, name, fields, id, args, kwargs)
+        if argv is None:
             return StreamCommands.xadd(self, name, fields, id, *args, **kwargs)
-        argv = ["XADD", name, "*"]
-        for pair in fields.items():
-            argv.extend(pair)
         self.command_stack.append((tuple(argv), {}))
         return self
 
@@ -353,6 +335,25 @@ class Pipeline(KeyCommands, StreamCommands):
             else:
                 results.append(client._parse(args, reply, dict(options)))
         return results
+
+
+def _plain_xadd(obj: Any, cls: type, name: Any, fields: Any, id: Any, args: tuple,
+                kwargs: dict) -> list[Any] | None:  # fmt: skip
+    """``["XADD", name, "*", field, value, ...]`` — what redis-py's ``xadd`` sends — when
+    the call has no options and ``obj`` routes commands as ``cls`` does; else None."""
+    if (
+        args
+        or kwargs
+        or id != "*"
+        or type(fields) is not dict
+        or not fields
+        or type(obj).execute_command is not cls.execute_command
+    ):
+        return None
+    argv = ["XADD", name, "*"]
+    for pair in fields.items():
+        argv.extend(pair)
+    return argv
 
 
 def _annotated(exc: Exception, number: int, args: tuple) -> Exception:
