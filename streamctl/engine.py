@@ -14,9 +14,7 @@ Guarantees, on top of Redis's semantics:
   generated inside the write transaction, so they increase strictly across processes.
 * All validation happens before the first write; a command that fails changes nothing.
 * No command scans a stream or a PEL: reads and trims seek the ``(stream, id)`` and
-  ``(group, id)`` primary keys; lengths are derived from stored counters. (Pending
-  counts are counted, by XPENDING's summary and XINFO only: keeping counters made every
-  read and ack write two more pages.)
+  ``(group, id)`` primary keys; lengths and pending counts are stored counters.
 * ``BLOCK`` waits on :mod:`streamctl.wakeup` (no polling cost on Linux) and re-runs the
   read when another process commits, as Redis 7.2+ re-executes a blocked command.
 
@@ -91,10 +89,6 @@ _TOUCH_CONSUMER = "UPDATE consumers SET seen_time=?1 WHERE grp=?2 AND name=?3"
 _TOUCH_ACTIVE_CONSUMER = (
     "UPDATE consumers SET seen_time=?1, active_time=?1 WHERE grp=?2 AND name=?3"
 )
-
-
-# A consumer's pending count, for a query over ``consumers c`` (one pel_by_consumer seek).
-_CONSUMER_PENDING = "(SELECT count(*) FROM pel WHERE consumer = c.id)"
 
 
 def now_ms() -> int:
@@ -187,12 +181,12 @@ class Stream:
 
 
 class Group:
-    __slots__ = ("rowid", "name", "last", "entries_read")
+    __slots__ = ("rowid", "name", "last", "entries_read", "pending")
 
     def __init__(self, row: tuple):
         self.rowid, self.name = row[0], row[1]
         self.last = from_db(row[2])
-        self.entries_read = row[3]
+        self.entries_read, self.pending = row[3], row[4]
 
 
 class TrimArgs:
@@ -427,7 +421,7 @@ class Engine:
     _LOAD_STREAM_AND_GROUP = _LOAD_STREAM.replace(
         " FROM streams s",
         ", (SELECT min(id) FROM entries WHERE stream = s.id),"
-        " g.id, g.name, g.last_id, g.entries_read FROM streams s",
+        " g.id, g.name, g.last_id, g.entries_read, g.pending FROM streams s",
         1,
     ).replace(
         " WHERE s.name = ?",
@@ -441,7 +435,7 @@ class Engine:
             return None, None
         stream = Stream(row[:10], row[10:16] if row[10] is not None else None)
         stream.first = from_db(row[16]) if row[16] is not None else 0
-        return stream, (Group(row[17:21]) if row[17] is not None else None)
+        return stream, (Group(row[17:22]) if row[17] is not None else None)
 
     def _stream_and_group_or_nogroup(self, argv: list[bytes]) -> tuple[Stream, Group]:
         """The stream argv[1] and its group argv[2]; the NOGROUP error XPENDING, XCLAIM
@@ -471,7 +465,7 @@ class Engine:
 
     def _group(self, stream: Stream, name: bytes) -> Group | None:
         row = self._db.execute(
-            "SELECT id, name, last_id, entries_read FROM groups WHERE stream=? AND name=?",
+            "SELECT id, name, last_id, entries_read, pending FROM groups WHERE stream=? AND name=?",
             (stream.rowid, name),
         ).fetchone()
         return Group(row) if row else None
@@ -1229,20 +1223,22 @@ class Engine:
             stream, group = self._stream_and_group_or_nogroup(argv)
             db = self._db
             if summary:
-                pending, lo, hi = db.execute(
-                    "SELECT count(*), min(id), max(id) FROM pel WHERE grp=?", (group.rowid,)
-                ).fetchone()
-                if not pending:
+                if not group.pending:
                     return [0, None, None, None]
+                lo = db.execute(
+                    "SELECT id FROM pel WHERE grp=? ORDER BY id LIMIT 1", (group.rowid,)
+                ).fetchone()
+                hi = db.execute(
+                    "SELECT id FROM pel WHERE grp=? ORDER BY id DESC LIMIT 1", (group.rowid,)
+                ).fetchone()
                 consumers = db.execute(
-                    f"SELECT name, {_CONSUMER_PENDING} AS n FROM consumers c"
-                    " WHERE grp=? AND n>0 ORDER BY name",
+                    "SELECT name, pending FROM consumers WHERE grp=? AND pending>0 ORDER BY name",
                     (group.rowid,),
                 ).fetchall()
                 return [
-                    pending,
-                    self._id_out(from_db(lo)),
-                    self._id_out(from_db(hi)),
+                    group.pending,
+                    self._id_out(from_db(lo[0])),
+                    self._id_out(from_db(hi[0])),
                     [[self._out(name), self._out(str(p).encode())] for name, p in consumers],
                 ]
             if consumer_name is not None:
@@ -1503,8 +1499,7 @@ class Engine:
             return 1
         if sub == b"DELCONSUMER" and n == 5:
             row = db.execute(
-                f"SELECT id, {_CONSUMER_PENDING} FROM consumers c WHERE grp=? AND name=?",
-                (group.rowid, argv[4]),
+                "SELECT id, pending FROM consumers WHERE grp=? AND name=?", (group.rowid, argv[4])
             ).fetchone()
             if row is None:
                 return 0
@@ -1544,7 +1539,7 @@ class Engine:
             now = now_ms()
             reply = []
             for name, pending, seen, active in db.execute(
-                f"SELECT name, {_CONSUMER_PENDING}, seen_time, active_time FROM consumers c"
+                "SELECT name, pending, seen_time, active_time FROM consumers"
                 " WHERE grp=? ORDER BY name",
                 (group.rowid,),
             ):
@@ -1563,7 +1558,7 @@ class Engine:
                 ).fetchone()[0]
                 reply.append([
                     out(b"name"), out(group.name), out(b"consumers"), consumers,
-                    out(b"pending"), self._group_pending(group),
+                    out(b"pending"), group.pending,
                     out(b"last-delivered-id"), self._id_out(group.last),
                     out(b"entries-read"), group.entries_read,
                     out(b"lag"), self._lag(stream, first_id, group),
@@ -1573,13 +1568,10 @@ class Engine:
             return self._xinfo_stream(stream, first_id, argv)
         raise self._subcommand_syntax(argv)
 
-    def _group_pending(self, group: Group) -> int:
-        row = self._db.execute("SELECT count(*) FROM pel WHERE grp=?", (group.rowid,)).fetchone()
-        return row[0]
-
     def _groups(self, stream: Stream) -> list[tuple]:
         return self._db.execute(
-            "SELECT id, name, last_id, entries_read FROM groups WHERE stream=? ORDER BY name",
+            "SELECT id, name, last_id, entries_read, pending FROM groups"
+            " WHERE stream=? ORDER BY name",
             (stream.rowid,),
         ).fetchall()
 
@@ -1634,7 +1626,7 @@ class Engine:
             ]
             consumers = []
             for cid, name, seen, active, pending in db.execute(
-                f"SELECT id, name, seen_time, active_time, {_CONSUMER_PENDING} FROM consumers c"
+                "SELECT id, name, seen_time, active_time, pending FROM consumers"
                 " WHERE grp=? ORDER BY name",
                 (group.rowid,),
             ).fetchall():
@@ -1656,7 +1648,7 @@ class Engine:
                 out(b"last-delivered-id"), id_out(group.last),
                 out(b"entries-read"), group.entries_read,
                 out(b"lag"), self._lag(stream, first_id, group),
-                out(b"pel-count"), self._group_pending(group),
+                out(b"pel-count"), group.pending,
                 out(b"pending"), pel,
                 out(b"consumers"), consumers,
             ])  # fmt: skip

@@ -18,10 +18,8 @@ Layout, and why:
   only deletions and trims move (last-generated-id = max(floor, newest id); length =
   entries-added − removed). So an XADD writes one row in one B-tree page — the cost of
   a raw single-row insert — instead of also rewriting a counters row on another page.
-* ``groups``/``consumers``/``pel`` — consumer groups. Pending counts are counted when
-  asked for (XPENDING's summary, XINFO), over the ``(grp, id)`` key or ``pel_by_consumer``:
-  m001's counter columns, kept by triggers, made every XREADGROUP and XACK write two more
-  pages (about a quarter of their cost); m002 removed them.
+* ``groups``/``consumers``/``pel`` — consumer groups. ``pending`` counters on groups and
+  consumers are kept by triggers on ``pel``, so XINFO and ``info`` never count a PEL.
 """
 
 from __future__ import annotations
@@ -142,18 +140,6 @@ def m001_initial(db: sqlite3.Connection) -> None:
             UPDATE consumers SET pending = pending + 1 WHERE id = NEW.consumer;
         END;
         """,
-    ):
-        db.execute(statement)
-
-
-@migration
-def m002_count_pending(db: sqlite3.Connection) -> None:
-    for statement in (
-        "DROP TRIGGER pel_added",
-        "DROP TRIGGER pel_removed",
-        "DROP TRIGGER pel_moved",
-        "ALTER TABLE groups DROP COLUMN pending",
-        "ALTER TABLE consumers DROP COLUMN pending",
     ):
         db.execute(statement)
 

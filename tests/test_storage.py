@@ -251,58 +251,6 @@ def test_synchronous_full_from_the_environment(db_path, monkeypatch):
     r.close()
 
 
-def _schema_v1_database(path) -> None:
-    """A file as streamctl 0.1 (schema 1, with pending counters) left it: one stream, a
-    group with two consumers and three pending entries."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    schema.MIGRATIONS[0](db)
-    db.execute("PRAGMA user_version=1")
-    db.execute(f"PRAGMA application_id={schema.APPLICATION_ID}")
-    zero = bytes(16)
-    db.execute(
-        "INSERT INTO streams (id, name, last_id, max_deleted_id) VALUES (1, ?, ?, ?)",
-        (b"s", zero, zero),
-    )
-    ids = [(1 << 64 | seq).to_bytes(16, "big") for seq in range(4)]
-    for added, raw in enumerate(ids, start=1):
-        db.execute(
-            "INSERT INTO entries VALUES (1, ?, ?, ?, ?, 100, 0, ?)",
-            (raw, added, ids[0], added, b"\x02\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00fv"),
-        )
-    db.execute(
-        "INSERT INTO groups (id, stream, name, last_id, entries_read) VALUES (1, 1, ?, ?, 3)",
-        (b"g", ids[2]),
-    )
-    db.execute(
-        "INSERT INTO consumers (id, grp, name, seen_time) VALUES (1, 1, ?, 0), (2, 1, ?, 0)",
-        (b"a", b"b"),
-    )
-    for raw, consumer in ((ids[0], 1), (ids[1], 1), (ids[2], 2)):
-        db.execute("INSERT INTO pel VALUES (1, ?, ?, 0, 1)", (raw, consumer))
-    assert db.execute("SELECT pending FROM groups").fetchone() == (3,)  # the old triggers ran
-    db.close()
-
-
-def test_a_schema_1_file_is_migrated_and_keeps_its_pending_entries(tmp_path):
-    path = str(tmp_path / "old.db")
-    _schema_v1_database(path)
-    with streamctl.connect(path) as r:
-        assert r.xpending("s", "g") == {
-            "pending": 3, "min": "1-0", "max": "1-2",
-            "consumers": [{"name": "a", "pending": 2}, {"name": "b", "pending": 1}],
-        }  # fmt: skip
-        assert r.xack("s", "g", "1-0", "1-2") == 2
-        assert [c["pending"] for c in r.xinfo_consumers("s", "g")] == [1, 0]
-        assert r.xinfo_groups("s")[0]["pending"] == 1
-        assert r.xreadgroup("g", "a", {"s": ">"})[0][1][0][0] == "1-3"
-    db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST_VERSION
-    assert db.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall() == []
-    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    db.close()
-
-
 def test_a_busy_writer_checkpoints_in_the_background(db_path, monkeypatch):
     from streamctl import checkpoint
 
