@@ -246,7 +246,12 @@ class Engine:
         self._db = storage.open_database(
             self.path, synchronous=synchronous, busy_timeout=self.busy_timeout, readonly=readonly
         )
-        self._checkpoints = Checkpointer(storage.uri(self.path), self._db, enabled=not readonly)
+        self._checkpoints = Checkpointer(
+            storage.uri(self.path),
+            self._db,
+            synchronous=str(synchronous).upper(),
+            enabled=not readonly,
+        )
         self._lock = threading.RLock()
         self._pipeline_thread: int | None = None  # the thread running execute_many
         # Streams' states after this connection's last plain appends (see _append),
@@ -388,7 +393,8 @@ class Engine:
             # than a plain append forgets the stream states _append keeps.
             self._appended.clear()
             result = storage.run_write(self._db, self.path, self.busy_timeout, fn)
-            self._checkpoints.committed()
+            if not self._db.in_transaction:  # (a command inside a pipeline commits nothing)
+                self._checkpoints.committed()
             return result
 
     def _read(self, fn: Callable[[], Any]) -> Any:
@@ -665,6 +671,8 @@ class Engine:
             return self.execute_argv([b"XADD", key, b"*", *fields])
         return self._append(key, _AUTO_ID, fields)
 
+    _APPENDED_KEYS = 64  # stream states kept per connection (a producer uses a few)
+
     def _append(self, key: bytes, args: TrimArgs, fields: list[bytes]) -> Any:
         """A plain append (no trimming, no NOMKSTREAM) in its own transaction, with the
         stream's state kept from this connection's previous append when no other
@@ -687,6 +695,8 @@ class Engine:
 
         with self._lock:
             stream = storage.run_write(db, self.path, self.busy_timeout, tx)
+            if len(cache) >= self._APPENDED_KEYS:
+                cache.clear()
             cache[key] = stream  # committed: this is the stream's state now
             self._checkpoints.committed()
         return self._id_out(stream.last)
