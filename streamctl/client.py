@@ -64,6 +64,7 @@ def _xinfo_stream_as_default_client(parse):
 
 _CALLBACKS["XINFO STREAM"] = _xinfo_stream_as_default_client(_CALLBACKS["XINFO STREAM"])
 _CLIENT_ONLY_OPTIONS = ("keys", "_never_decode", "_empty_response")
+_INT64_MAX = (1 << 63) - 1
 
 
 class KeyCommands:
@@ -227,7 +228,7 @@ class SQLiteClient(KeyCommands, StreamCommands):
             or noack
             or type(streams) is not dict
             or len(streams) != 1
-            or (count is not None and (type(count) is not int or count < 1))
+            or (count is not None and (type(count) is not int or not 1 <= count <= _INT64_MAX))
             or type(self).execute_command is not SQLiteClient.execute_command
         ):
             return StreamCommands.xreadgroup(

@@ -667,6 +667,8 @@ class Engine:
         field, value pairs."""
         if self._closed:
             raise storage.DatabaseError(f"{self.path}: the client is closed")
+        if len(fields) < 2 or len(fields) % 2:
+            raise WrongArgs("xadd")
         if self._pipeline_thread is not None:  # inside a pipeline: it owns the stream state
             return self.execute_argv([b"XADD", key, b"*", *fields])
         return self._append(key, _AUTO_ID, fields)
@@ -942,8 +944,10 @@ class Engine:
         ``>``, no BLOCK and no NOACK). ``count`` 0 means no COUNT."""
         if self._closed:
             raise storage.DatabaseError(f"{self.path}: the client is closed")
+        if not INT64_MIN <= count <= INT64_MAX:
+            raise ReplyError(NOT_AN_INTEGER)
         args = ReadArgs()
-        args.group, args.consumer, args.count = group, consumer, count
+        args.group, args.consumer, args.count = group, consumer, max(count, 0)  # as COUNT
         args.keys, args.ids = [key], [b">"]
         return self._write(lambda: self._serve_group(args, first=True))
 
@@ -1193,10 +1197,27 @@ class Engine:
     def cmd_xack(self, argv: list[bytes]) -> int:
         return self.ack(argv[1], argv[2], argv[3:])
 
+    # One acknowledged ID: the group's lookup and the delete in one statement.
+    _ACK_ONE = (
+        "DELETE FROM pel WHERE id = ?3 AND grp = (SELECT g.id FROM groups g"
+        " JOIN streams s ON g.stream = s.id WHERE s.name = ?1 AND g.name = ?2)"
+    )
+
     def ack(self, key: bytes, group: bytes, ids: list[bytes]) -> int:
         """``XACK key group id [id ...]`` (also the consumer's hot path, without an argv)."""
         if self._closed:
             raise storage.DatabaseError(f"{self.path}: the client is closed")
+        if not ids:
+            raise WrongArgs("xack")
+        if len(ids) == 1:
+            try:
+                raw = to_db(parse_id(ids[0]))
+            except ReplyError:
+                raw = None  # as Redis: no such group answers 0 before the ID is parsed
+            if raw is not None:
+                return self._write(
+                    lambda: self._db.execute(self._ACK_ONE, (key, group, raw)).rowcount
+                )
 
         def tx():
             rowid = self._group_id(key, group)

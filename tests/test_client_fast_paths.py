@@ -120,3 +120,29 @@ def test_pipeline_xadd_queues_what_redis_py_queues(tmp_path, decode):
     slow = session(tmp_path / "b.db", lambda pipe, *a, **k: StreamCommands.xadd(pipe, *a, **k))
     assert fast == slow
     assert fast[1][2] == "ResponseError" and fast[3] == 2
+
+
+def test_a_count_beyond_64_bits_is_the_servers_error(r):
+    r.xgroup_create("s", "g", id="0", mkstream=True)
+    r.xadd("s", {"f": "v"})
+    with pytest.raises(ResponseError, match="not an integer or out of range"):
+        r.xreadgroup("g", "c", {"s": ">"}, count=1 << 63)
+
+
+def test_the_engine_hot_path_methods_check_their_arguments(db_path):
+    from streamctl.errors import ReplyError
+
+    with streamctl.connect(db_path) as r:
+        engine = r.engine
+        with pytest.raises(ReplyError, match="wrong number of arguments for 'xadd'"):
+            engine.append(b"s", [b"lonely"])
+        assert not r.exists("s")
+        with pytest.raises(ReplyError, match="wrong number of arguments for 'xack'"):
+            engine.ack(b"s", b"g", [])
+        r.xgroup_create("s", "g", id="0", mkstream=True)
+        with pytest.raises(ReplyError, match="not an integer or out of range"):
+            engine.read_new(b"g", b"c", b"s", 1 << 63)
+        entry = r.xadd("s", {"f": "v"})
+        assert engine.read_new(b"g", b"c", b"s", -5)[0][1][0][0] == entry  # as COUNT -5
+        assert engine.ack(b"s", b"nogroup", [b"not-an-id"]) == 0  # no group: 0, as Redis
+        assert engine.ack(b"s", b"g", [entry.encode()]) == 1
