@@ -31,7 +31,6 @@ import threading
 import time
 
 from . import codec, layout, storage
-from .checkpoint import Checkpointer
 from .errors import ReplyError, TransactionAborted, WrongArgs
 from .ids import (
     INVALID_ID,
@@ -246,12 +245,6 @@ class Engine:
         self._db = storage.open_database(
             self.path, synchronous=synchronous, busy_timeout=self.busy_timeout, readonly=readonly
         )
-        self._checkpoints = Checkpointer(
-            storage.uri(self.path),
-            self._db,
-            synchronous=str(synchronous).upper(),
-            enabled=not readonly,
-        )
         self._lock = threading.RLock()
         self._pipeline_thread: int | None = None  # the thread running execute_many
         # Streams' states after this connection's last plain appends (see _append),
@@ -281,7 +274,6 @@ class Engine:
             if self._closed:
                 return
             self._closed = True
-            self._checkpoints.close()
             self._db.close()
 
     def execute(self, *args: Any) -> Any:
@@ -392,10 +384,7 @@ class Engine:
             # This connection's own commits leave data_version as it was: a write other
             # than a plain append forgets the stream states _append keeps.
             self._appended.clear()
-            result = storage.run_write(self._db, self.path, self.busy_timeout, fn)
-            if not self._db.in_transaction:  # (a command inside a pipeline commits nothing)
-                self._checkpoints.committed()
-            return result
+            return storage.run_write(self._db, self.path, self.busy_timeout, fn)
 
     def _read(self, fn: Callable[[], Any]) -> Any:
         with self._lock:
@@ -700,7 +689,6 @@ class Engine:
             if len(cache) >= self._APPENDED_KEYS:
                 cache.clear()
             cache[key] = stream  # committed: this is the stream's state now
-            self._checkpoints.committed()
         return self._id_out(stream.last)
 
     @staticmethod

@@ -204,11 +204,6 @@ def _immutable_here(path: str) -> bool:
         return False
 
 
-def uri(path: str) -> str:
-    """The read-write ``file:`` URI of the database at ``path``."""
-    return "file:" + _uri_path(path)
-
-
 def _uri_path(path: str) -> str:
     from urllib.parse import quote
 

@@ -7,8 +7,6 @@ import hashlib
 import os
 import sqlite3
 import stat
-import threading
-import time
 
 import pytest
 
@@ -249,80 +247,3 @@ def test_synchronous_full_from_the_environment(db_path, monkeypatch):
     r = streamctl.connect(db_path)
     assert r.engine._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     r.close()
-
-
-def test_a_busy_writer_checkpoints_in_the_background(db_path, monkeypatch):
-    from streamctl import checkpoint
-
-    monkeypatch.setattr(checkpoint, "COMMITS_PER_CHECKPOINT", 10)
-    r = streamctl.connect(db_path)
-    r.xadd("s", {"f": "v"})
-    before = os.path.getsize(db_path)
-    for i in range(300):
-        r.xadd("s", {"f": "x" * 500, "n": str(i)})
-    # The committing connection's own checkpoint now waits for 2,000 pages: only the
-    # background thread can have copied the new pages into the database file.
-    own = r.engine._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    assert own == checkpoint.OWN_CHECKPOINT_PAGES
-    deadline = time.monotonic() + 10
-    while os.path.getsize(db_path) <= before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert os.path.getsize(db_path) > before
-    assert any(t.name == "streamctl-checkpoint" for t in threading.enumerate())
-    r.close()
-    assert not any(t.name == "streamctl-checkpoint" for t in threading.enumerate())
-    with streamctl.connect(db_path) as again:
-        assert again.xlen("s") == 301
-
-
-def test_a_short_lived_client_starts_no_checkpoint_thread(db_path):
-    with streamctl.connect(db_path) as r:
-        for _ in range(20):
-            r.xadd("s", {"f": "v"})
-        assert not any(t.name == "streamctl-checkpoint" for t in threading.enumerate())
-
-
-def _checkpoint_threads() -> int:
-    return sum(t.name == "streamctl-checkpoint" for t in threading.enumerate())
-
-
-def test_a_dropped_client_stops_its_checkpoint_thread(db_path, monkeypatch):
-    import gc
-
-    from streamctl import checkpoint
-
-    monkeypatch.setattr(checkpoint, "COMMITS_PER_CHECKPOINT", 10)
-    before = _checkpoint_threads()
-    r = streamctl.connect(db_path)
-    for _ in range(30):
-        r.xadd("s", {"f": "v"})
-    assert _checkpoint_threads() == before + 1
-    del r
-    gc.collect()
-    deadline = time.monotonic() + 10
-    while _checkpoint_threads() > before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _checkpoint_threads() == before
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
-def test_a_forked_child_gets_its_own_checkpoint_thread(db_path, monkeypatch):
-    from streamctl import checkpoint
-
-    monkeypatch.setattr(checkpoint, "COMMITS_PER_CHECKPOINT", 10)
-    with streamctl.connect(db_path) as r:
-        for _ in range(30):
-            r.xadd("s", {"f": "v"})
-        pid = os.fork()
-        if pid == 0:  # the child: its own client, committing enough to start a thread
-            code = 1
-            try:
-                with streamctl.connect(db_path) as child:
-                    for _ in range(30):
-                        child.xadd("s", {"f": "child"})
-                    code = 0 if _checkpoint_threads() == 1 else 2
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
-        assert r.xlen("s") == 60
