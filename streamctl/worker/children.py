@@ -1,9 +1,12 @@
 """One child process per message: started without a shell in its own process group, fed
 the message on stdin, its stderr relayed and its tail kept, ended by TERM then KILL.
 
-A slot thread creates the :class:`Child` and waits for it to exit (:meth:`Child.wait_exited`);
-everything else happens in the loop's thread without blocking: its selector says when the
-child's stdin can take more or its stderr has data, and :meth:`Child.poll` reaps it.
+Nothing here blocks. The worker's loop watches a child's descriptors in its selector:
+``stdin_fd`` (while the message does not fit the pipe), ``stderr_fd`` and ``exit_fd``, a
+pidfd that becomes readable when the child exits, so that one loop serves every child
+with no thread per child. Where pidfds are missing (not Linux, kernels before 5.3),
+``exit_fd`` is None and the worker has a thread block in :meth:`Child.wait_exited`
+instead. :meth:`Child.poll` reaps the child once it has exited.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import subprocess
+import sys
 import time
-from collections.abc import Callable
 
 from .options import STDERR_TAIL_BYTES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
 
 #: Exit statuses reported like a shell's when the command cannot be started.
 CANNOT_EXECUTE = 126
@@ -25,6 +32,90 @@ NOT_FOUND = 127
 # an unreaped zombie its process group ID cannot be reused, so the group can still be
 # killed safely after the leader has exited.
 _HAVE_WAITID = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")
+
+_HAVE_PIDFD = hasattr(os, "pidfd_open")
+
+# posix_spawn (glibc: clone(CLONE_VM | CLONE_VFORK), exec, and exec errors reported
+# back) costs the loop about half of what subprocess.Popen costs per child, in CPU and in
+# time blocked until the child has exec'd; most of Popen's cost is Python code. Popen's
+# close_fds=True closes every inheritable descriptor but 0-2 in the child; posix_spawn
+# closes the ones this process inherited (_INHERITED, listed once: Python itself creates
+# none, PEP 446). None: not decided yet; False: Popen.
+_USE_SPAWN: bool | None = (
+    None
+    if sys.platform.startswith("linux")
+    and hasattr(os, "posix_spawnp")
+    and hasattr(os, "POSIX_SPAWN_DUP2")
+    and hasattr(os, "POSIX_SPAWN_CLOSE")
+    else False
+)
+_INHERITED: list[tuple[int, int]] = []  # POSIX_SPAWN_CLOSE actions
+# What Popen's restore_signals does: Python ignores these; a command expects defaults.
+_DEFAULT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
+)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` exits, or None (no pidfds here:
+    the caller then waits in a thread)."""
+    global _HAVE_PIDFD
+    if not _HAVE_PIDFD:
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.EPERM):
+            _HAVE_PIDFD = False  # not this kernel, or a sandbox refuses it: never again
+        return None
+
+
+def _use_spawn() -> bool:
+    """Whether to start children with posix_spawn; the first call lists the inheritable
+    descriptors besides 0-2 (a shell's, make's) that it must close in each child."""
+    global _USE_SPAWN
+    if _USE_SPAWN is None:
+        try:
+            fds = [int(name) for name in os.listdir("/proc/self/fd")]
+        except (OSError, ValueError):
+            _USE_SPAWN = False
+        else:
+            inherited = [fd for fd in fds if fd > 2 and _inheritable(fd)]
+            _INHERITED[:] = [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited]
+            _USE_SPAWN = True
+    return _USE_SPAWN
+
+
+def _spawn(argv: list[str], env: dict[str, str], stdin: int, stderr: int) -> int | None:
+    """Start ``argv`` as Popen(start_new_session=True, close_fds=True) would; its pid, or
+    None when Popen must start it after all."""
+    global _USE_SPAWN
+    try:
+        return os.posix_spawnp(
+            argv[0],
+            argv,
+            env,
+            # Closing after the dup2s: a listed descriptor may have been closed since and
+            # its number taken by one of the pipes.
+            file_actions=[(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stderr, 2)]
+            + _INHERITED,
+            setsid=True,
+            setsigdef=_DEFAULT_SIGNALS,
+        )
+    except OSError as exc:
+        if exc.errno != errno.EBADF or not _INHERITED:
+            raise
+        # An older C library fails to close a descriptor that is not open any more:
+        # leave closing to Popen from now on.
+        _USE_SPAWN = False
+        return None
+
+
+def _inheritable(fd: int) -> bool:
+    try:
+        return os.get_inheritable(fd)
+    except OSError:  # closed since it was listed (the listing's own descriptor)
+        return False
 
 
 class Child:
@@ -40,6 +131,7 @@ class Child:
         "returncode",
         "stdin_fd",
         "stderr_fd",
+        "exit_fd",
         "_pending_input",
         "_tail",
         "_relay",
@@ -68,6 +160,7 @@ class Child:
         self.pid = 0
         self.stdin_fd: int | None = None
         self.stderr_fd: int | None = None
+        self.exit_fd: int | None = None
         self._pending_input = memoryview(payload)
         #: Called with a pipe's descriptor just before it is closed (a selector must
         #: forget a descriptor before it is closed, or epoll may keep reporting it).
@@ -85,17 +178,28 @@ class Child:
             # by the loop as the child reads).
             os.set_blocking(in_w, False)
             self.write_input()
-            # start_new_session: the child leads its own process group (and session), so
-            # a timeout can signal everything it started, and the terminal's Ctrl-C
-            # reaches the worker only: the worker decides what happens to its children.
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=in_r,
-                stderr=err_w,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
+            # A new session: the child leads its own process group, so a timeout can
+            # signal everything it started, and the terminal's Ctrl-C reaches the worker
+            # only: the worker decides what happens to its children.
+            # (Pipes numbered 0-2, when the worker's own 0-2 are closed, are Popen's: it
+            # gets them into place whatever their numbers.)
+            pid = None
+            if in_r > 2 and err_w > 2 and _use_spawn():
+                pid = _spawn(argv, env, in_r, err_w)
+            if pid is not None:
+                self.pid = pid
+            else:
+                import subprocess  # (only here: its import is a cost on every start)
+
+                self.proc = subprocess.Popen(
+                    argv,
+                    stdin=in_r,
+                    stderr=err_w,
+                    env=env,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+                self.pid = self.proc.pid
         except (OSError, ValueError) as exc:
             if self.stdin_fd is not None:
                 fds.append(self.stdin_fd)
@@ -111,9 +215,9 @@ class Child:
             return
         os.close(in_r)
         os.close(err_w)
-        self.pid = self.proc.pid
         self.stderr_fd = err_r
         os.set_blocking(err_r, False)
+        self.exit_fd = _pidfd(self.pid)
 
     # ----------------------------------------------------------------- pipes
 
@@ -178,10 +282,9 @@ class Child:
         if self.returncode is not None:
             return True
         proc = self.proc
-        assert proc is not None
         if _HAVE_WAITID:
             try:
-                info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
                 info = True  # already reaped elsewhere; let Popen report what it knows
             if info is None:
@@ -190,26 +293,37 @@ class Child:
                 # The leader is a zombie, so its group ID is still ours: make sure nothing
                 # it started outlives the termination we began.
                 self._signal_group(signal.SIGKILL)
-            self.returncode = proc.wait()
+            self.returncode = proc.wait() if proc is not None else self._reap()
         else:
-            code = proc.poll()
+            code = proc.poll() if proc is not None else self._reap(os.WNOHANG)
             if code is None:
                 return False
             self.returncode = code
         self._finish_pipes()
         return True
 
+    def _reap(self, flags: int = 0) -> int | None:
+        """Reap a child started by posix_spawn: its exit code (negative: the signal), or
+        None with WNOHANG while it runs."""
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:  # reaped by someone else: its status is lost
+            return 255
+        if pid == 0:
+            return None
+        return os.waitstatus_to_exitcode(status)
+
     def wait_exited(self) -> None:
         """Block until the child has exited, without reaping it (any thread may call
         this; :meth:`poll` in the loop's thread then reaps it)."""
-        if self.returncode is not None or self.proc is None:
+        if self.returncode is not None or self.pid <= 0:
             return
         if _HAVE_WAITID:
             try:
-                os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT)
+                os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
             except ChildProcessError:
                 pass
-        else:
+        elif self.proc is not None:  # (posix_spawn is used only where waitid is)
             self.proc.wait()
 
     def _finish_pipes(self) -> None:
@@ -223,6 +337,9 @@ class Child:
         if self.stdin_fd is not None:
             self._close_fd(self.stdin_fd)
             self.stdin_fd = None
+        if self.exit_fd is not None:
+            self._close_fd(self.exit_fd)
+            self.exit_fd = None
 
     def _close_fd(self, fd: int) -> None:
         if self.on_close is not None:
@@ -280,7 +397,7 @@ class Child:
 
     def close(self) -> None:
         """Release the pipes (the worker is going away)."""
-        for name in ("stdin_fd", "stderr_fd"):
+        for name in ("stdin_fd", "stderr_fd", "exit_fd"):
             fd = getattr(self, name)
             if fd is not None:
                 self._close_fd(fd)

@@ -1,15 +1,14 @@
 """``consume --exec CMD``: run CMD once per message, up to ``--concurrency`` at once.
 
-Threads and who does what:
-
-* ``--concurrency`` **slot threads** each run one child at a time: take the next queued
-  message, start CMD (the start blocks only that thread), wait for it to exit, report,
-  take the next one. A slot never waits for the database, so a short command runs
-  back to back as under ``xargs -P``.
-* The **loop** (the main thread) does everything else: reads the stream, keeps the queue
-  filled, feeds stdin and relays stderr through a selector, enforces timeouts, decides
-  what a child's exit means (ack, retry, dead letter), refreshes claims, and handles
-  signals. Only the loop touches the database, the selector and the log.
+One thread, the loop, does everything: reads the stream, starts children, feeds their
+stdin and relays their stderr through a selector, notices their exits (each child's
+pidfd is in the same selector, see :mod:`.children`), enforces timeouts, decides what an
+exit means (ack, retry, dead letter), refreshes claims and handles signals. Threads per
+child cost more than the children themselves when the command is short (a wake-up and
+a hand-off for each start and each exit), so there are none; the loop never blocks on
+a child. When a child exits, the loop starts the next queued message first and only
+then talks to the database, so a short command runs back to back as under ``xargs -P``.
+(Without pidfds a small thread per child waits for its exit and wakes the loop.)
 
 Guarantees (both backends):
 
@@ -35,7 +34,6 @@ import signal
 import threading
 import time
 from collections import deque
-from typing import Any
 
 from streamctl.ndjson import message_bytes
 
@@ -45,6 +43,10 @@ from .loop import SignalFlags, exit_code_for, forget_consumer, prepare_group
 from .options import WorkerOptions, backoff_seconds
 from .report import Reporter
 from .source import Source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
+    from typing import Any
 
 #: Finished messages are acknowledged in one XACK at most this long after the first.
 ACK_DELAY = 0.02
@@ -84,12 +86,11 @@ class ExecWorker:
         self.counters = self.reporter.counters
         self.source = Source(client, opts.stream, opts.group, opts.consumer, opts.claim_idle_ms)
         self.held: dict[str, Job] = {}  # every message held, by ID
-        # Shared with the slot threads, under ``cond``: the queue, ``closed``, ``aborting``.
-        self.cond = threading.Condition()
-        self.queue: deque[Job] = deque()
-        self.closed = False  # slots take no more messages (shutdown, or done)
-        self.aborting = False  # an error: slots kill what they start
-        self.events: deque[tuple[Job, Child, bool]] = deque()  # (job, child, exited)
+        self.queue: deque[Job] = deque()  # read (or due for a retry), not started
+        self.closed = False  # no more children are started (shutdown, or an error)
+        # Children that exited, not yet reaped: appended by _wait (their pidfd is
+        # readable) or by a waiter thread where there are no pidfds.
+        self.exits: deque[tuple[Job, Child]] = deque()
         self.running: dict[str, tuple[Job, Child]] = {}  # children started, by message ID
         self.waiting: list[tuple[float, Job]] = []  # heap of (retry_at, job)
         self.to_ack: list[str] = []
@@ -104,7 +105,6 @@ class ExecWorker:
         self.terminating = False
         self.sel: selectors.BaseSelector | None = None
         self.flags: SignalFlags | None = None
-        self.slots: list[threading.Thread] = []
         base_env = dict(os.environ)
         base_env["STREAMCTL_STREAM"] = opts.stream
         base_env["STREAMCTL_GROUP"] = opts.group
@@ -130,10 +130,6 @@ class ExecWorker:
                 concurrency=opts.concurrency,
                 exec=shlex.join(opts.command or []),
             )
-            for n in range(opts.concurrency):
-                slot = threading.Thread(target=self._slot, name=f"streamctl-slot-{n}", daemon=True)
-                slot.start()
-                self.slots.append(slot)
             self._loop()
             self._flush_acks()
             if self.left_pending:
@@ -142,7 +138,6 @@ class ExecWorker:
         finally:
             if not clean:
                 self._abort()
-            self._close_slots()
             self.sel.close()
             self.flags.restore()
         c = self.counters
@@ -162,7 +157,9 @@ class ExecWorker:
         while True:
             now = time.monotonic()
             self._take_signals(now)
-            self._handle_events()
+            self._reap()
+            # Free slots first: the children run while the loop reads and acknowledges.
+            self._start_queued()
             self._enforce(now)
             progressed = False
             if self.stop_signal is not None:
@@ -177,6 +174,7 @@ class ExecWorker:
             else:
                 self._promote_retries(now)
                 progressed = self._fill(now)
+                self._start_queued()
                 if self._finished():
                     return
             now = time.monotonic()
@@ -187,7 +185,10 @@ class ExecWorker:
                 self._flush_acks()
             self.counters.in_flight = len(self.running)
             self.reporter.tick(now)
-            self._wait(0.0 if progressed or self.events else self._wait_timeout(now))
+            # Look again at once only if there is something to do: a reported exit, or
+            # a read that came back (or waited) while more could be taken.
+            again = self.exits or (progressed and self._can_fill())
+            self._wait(0.0 if again else self._wait_timeout(now))
 
     def _finished(self) -> bool:
         opts = self.opts
@@ -195,69 +196,60 @@ class ExecWorker:
             return True
         return opts.once and not self.held and self.source.exhausted()
 
-    # ----------------------------------------------------------------- slots
+    # -------------------------------------------------------------- children
 
-    def _slot(self) -> None:
-        """A slot thread: run queued messages one after another until closed."""
+    def _start_queued(self) -> None:
+        """Start queued messages while fewer than --concurrency children run."""
+        queue = self.queue
+        limit = self.opts.concurrency
+        while queue and len(self.running) < limit and not self.closed:
+            self._start(queue.popleft())
+
+    def _start(self, job: Job) -> None:
         opts = self.opts
-        cond = self.cond
-        while True:
-            with cond:
-                while not self.queue and not self.closed:
-                    cond.wait()
-                if self.closed:
-                    return
-                job = self.queue.popleft()
-            env = self.base_env.copy()
-            env["STREAMCTL_ID"] = job.id
-            env["STREAMCTL_DELIVERY_COUNT"] = str(job.deliveries)
-            payload = message_bytes(opts.stream, job.id, job.fields)
-            child = Child(opts.command, env, payload, opts.timeout, self.reporter.relay)  # type: ignore[arg-type]
-            if self.aborting:
-                child.kill()
-            self.events.append((job, child, False))
-            self.flags.wake()  # type: ignore[union-attr]
-            child.wait_exited()
-            self.events.append((job, child, True))
-            self.flags.wake()  # type: ignore[union-attr]
-
-    def _enqueue(self, jobs: list[Job], front: bool = False) -> None:
-        with self.cond:
-            if front:
-                self.queue.extendleft(reversed(jobs))
-            else:
-                self.queue.extend(jobs)
-            self.cond.notify(len(jobs))
-
-    def _close_slots(self) -> None:
-        with self.cond:
-            self.closed = True
-            self.cond.notify_all()
-        for slot in self.slots:
-            slot.join(self.opts.kill_after + 2)
-
-    def _handle_events(self) -> None:
-        events = self.events
-        while events:
-            job, child, exited = events.popleft()
-            if not exited:
-                self._started(job, child)
-            else:
-                child.poll()  # reaps it (already exited), reads the rest of its stderr
-                self.running.pop(job.id, None)
-                self._finished_run(job, child)
-
-    def _started(self, job: Job, child: Child) -> None:
+        env = self.base_env.copy()
+        env["STREAMCTL_ID"] = job.id
+        env["STREAMCTL_DELIVERY_COUNT"] = str(job.deliveries)
+        payload = message_bytes(opts.stream, job.id, job.fields)
+        child = Child(opts.command, env, payload, opts.timeout, self.reporter.relay)  # type: ignore[arg-type]
         self.running[job.id] = (job, child)
+        if child.returncode is not None:  # it could not be started: done already
+            self.exits.append((job, child))
+            return
         child.on_close = self._forget_fd
         sel = self.sel
+        entry = (job, child)
         if child.stdin_fd is not None:
-            sel.register(child.stdin_fd, selectors.EVENT_WRITE, child)  # type: ignore[union-attr]
+            sel.register(child.stdin_fd, selectors.EVENT_WRITE, entry)  # type: ignore[union-attr]
         if child.stderr_fd is not None:
-            sel.register(child.stderr_fd, selectors.EVENT_READ, child)  # type: ignore[union-attr]
+            sel.register(child.stderr_fd, selectors.EVENT_READ, entry)  # type: ignore[union-attr]
+        if child.exit_fd is not None:
+            sel.register(child.exit_fd, selectors.EVENT_READ, entry)  # type: ignore[union-attr]
+        else:
+            threading.Thread(
+                target=self._wait_for_exit, args=entry, name="streamctl-child", daemon=True
+            ).start()
         if self.terminating:
             child.terminate("shutdown", self.opts.kill_after)
-        self.reporter.event("run", level=2, id=job.id, delivery=job.deliveries, pid=child.pid)
+        if self.reporter.verbosity >= 2:
+            self.reporter.event("run", level=2, id=job.id, delivery=job.deliveries, pid=child.pid)
+
+    def _wait_for_exit(self, job: Job, child: Child) -> None:
+        """Without pidfds: a thread waits for one child's exit and wakes the loop."""
+        child.wait_exited()
+        self.exits.append((job, child))
+        self.flags.wake()  # type: ignore[union-attr]
+
+    def _reap(self) -> None:
+        exits = self.exits
+        running = self.running
+        while exits:
+            job, child = exits.popleft()
+            entry = running.get(job.id)
+            if entry is None or entry[1] is not child or not child.poll():
+                continue  # already handled (reported twice), or not exited after all
+            del running[job.id]
+            self._finished_run(job, child)
 
     def _forget_fd(self, fd: int) -> None:
         # A selector must forget a descriptor before it is closed: epoll would otherwise
@@ -288,12 +280,10 @@ class ExecWorker:
                     child.kill()
 
     def _release_unstarted(self) -> None:
-        """Stop the slots taking more, and hand back what has not started."""
-        with self.cond:
-            self.closed = True
-            unstarted = list(self.queue)
-            self.queue.clear()
-            self.cond.notify_all()
+        """Start no more children, and hand back what has not started."""
+        self.closed = True
+        unstarted = list(self.queue)
+        self.queue.clear()
         waiting = [job for _, job in self.waiting]
         self.waiting.clear()
         for job in unstarted + waiting:
@@ -336,7 +326,6 @@ class ExecWorker:
             self.reporter.event("terminating", reason=why, running=len(self.running))
         for _, child in self.running.values():
             child.terminate("shutdown", self.opts.kill_after)
-        # (a child whose start is reported later is terminated by _started)
 
     # ------------------------------------------------------------- acquiring
 
@@ -353,9 +342,9 @@ class ExecWorker:
         """Read more messages when fewer than --concurrency are queued; True if any came
         (or the read waited).
 
-        The queue is refilled up to --count (2 x concurrency by default): a slot that
-        frees up starts its next message at once, reads are batched, and other workers
-        still get their share."""
+        The queue is refilled up to --count (2 x concurrency by default): a child that
+        exits is followed by the next message at once, reads are batched, and other
+        workers still get their share."""
         opts = self.opts
         if not self._can_fill():
             return False
@@ -396,7 +385,7 @@ class ExecWorker:
                 continue
             self.held[msg_id] = job
             jobs.append(job)
-        self._enqueue(jobs)
+        self.queue.extend(jobs)
         return True
 
     def _promote_retries(self, now: float) -> None:
@@ -421,7 +410,7 @@ class ExecWorker:
             job.fields = fields_of[job.id] or job.fields
             job.deliveries += 1
             again.append(job)
-        self._enqueue(again, front=True)
+        self.queue.extendleft(reversed(again))
 
     # ------------------------------------------------------------- outcomes
 
@@ -440,7 +429,6 @@ class ExecWorker:
         code = child.returncode
         status = child.status_text()
         job.last_status = status
-        elapsed = f"{time.monotonic() - child.started:.3f}s"
         if child.term_reason == "shutdown":
             self.held.pop(job.id, None)
             self.left_pending.append(job.id)
@@ -453,7 +441,9 @@ class ExecWorker:
             self.to_ack.append(job.id)
             self.counters.processed += 1
             self.finalized += 1
-            self.reporter.event("ok", level=2, id=job.id, delivery=job.deliveries, time=elapsed)
+            if self.reporter.verbosity >= 2:
+                elapsed = f"{time.monotonic() - child.started:.3f}s"
+                self.reporter.event("ok", level=2, id=job.id, delivery=job.deliveries, time=elapsed)
             return
         tail = child.stderr_tail()
         exit_code = code if code is not None and code >= 0 else None
@@ -541,12 +531,11 @@ class ExecWorker:
                 self.client.xclaim(opts.stream, opts.group, opts.consumer, 0, chunk, justid=True)
             )
         # Entries that are gone (deleted from the stream, or acknowledged by someone
-        # else) are dropped unless a slot may already be running them.
+        # else) are dropped unless they are running.
         waiting_gone = [job for _, job in self.waiting if job.id not in alive]
-        with self.cond:
-            queued_gone = [job for job in self.queue if job.id not in alive]
-            if queued_gone:
-                self.queue = deque(job for job in self.queue if job.id in alive)
+        queued_gone = [job for job in self.queue if job.id not in alive]
+        if queued_gone:
+            self.queue = deque(job for job in self.queue if job.id in alive)
         for job in waiting_gone + queued_gone:
             self.held.pop(job.id, None)
             self.reporter.event("gone", id=job.id, note="no longer pending; dropped")
@@ -591,26 +580,31 @@ class ExecWorker:
 
     def _wait(self, timeout: float) -> None:
         for key, _mask in self.sel.select(timeout):  # type: ignore[union-attr]
-            child = key.data
-            if child is None:
+            entry = key.data
+            if entry is None:
                 self.flags.drain()  # type: ignore[union-attr]
-            elif key.fd == child.stdin_fd:
+                continue
+            child = entry[1]
+            fd = key.fd
+            if fd == child.exit_fd:
+                self.exits.append(entry)
+            elif fd == child.stderr_fd:
+                if not child.read_stderr():
+                    # End of file: the child has most likely exited, and its pidfd may
+                    # not be readable yet; _reap finds out now (waitid) instead of in
+                    # another turn of the loop.
+                    self.exits.append(entry)
+            elif fd == child.stdin_fd:
                 child.write_input()
-            elif key.fd == child.stderr_fd:
-                child.read_stderr()
 
     def _abort(self) -> None:
         """After an error: end the children (TERM, then KILL), acknowledge nothing more."""
-        with self.cond:
-            self.aborting = self.closed = True
-            self.queue.clear()
-            self.cond.notify_all()
-        self._handle_started_only()
+        self.closed = True
+        self.queue.clear()
         for _, child in self.running.values():
             child.terminate("shutdown", self.opts.kill_after)
         deadline = time.monotonic() + self.opts.kill_after
         while self.running and time.monotonic() < deadline:
-            self._handle_started_only()
             for msg_id, (_, child) in list(self.running.items()):
                 if child.poll():
                     child.close()
@@ -619,11 +613,6 @@ class ExecWorker:
         for _, child in self.running.values():
             child.kill()
             child.close()
-
-    def _handle_started_only(self) -> None:
-        while self.events:
-            job, child, _exited = self.events.popleft()
-            self.running.setdefault(job.id, (job, child))
 
 
 def _last_line(text: str) -> str | None:
