@@ -3,19 +3,22 @@ unchanged on a SQLite file and on Redis/Valkey), with no typer/rich imports.
 
 * :mod:`.options`: settings and their documented defaults;
 * :mod:`.source`: where messages come from (own PEL, XAUTOCLAIM, new);
-* :mod:`.executor`: ``--exec``, the loop and its slot threads (:class:`ExecWorker`);
+* :mod:`.executor`: ``--exec``: one loop runs the children (:class:`ExecWorker`);
 * :mod:`.printer`: without ``--exec`` (:class:`PrintWorker`);
 * :mod:`.loop`: what both share (signal flags, the group, the consumer's name);
 * :mod:`.children`: one child process per message;
 * :mod:`.deadletter`: the dead-letter record, moving to it and requeueing from it;
-* :mod:`.report`: the event log and the status line.
+* :mod:`.report`: the event log and the status line;
+* :mod:`.engine_client`: the client for a SQLite file without redis-py (the CLI's).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from .options import WorkerOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
+    from typing import Any
 
 __all__ = ["WorkerOptions", "run"]
 

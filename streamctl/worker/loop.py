@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
 
 from .options import WorkerOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
+    from typing import Any
 
 
 class SignalFlags:

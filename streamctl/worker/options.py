@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
-from dataclasses import dataclass
 
 #: Deliveries (runs) a message gets before it is moved to the dead-letter stream.
 DEFAULT_MAX_DELIVERIES = 5
@@ -52,7 +50,15 @@ def default_dead_letter(stream: str) -> str:
 def default_consumer() -> str:
     """``<hostname>-<pid>``: unique per running worker; the worker deletes such an
     automatically named consumer from the group on exit when it has nothing pending."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+    return f"{_hostname()}-{os.getpid()}"
+
+
+def _hostname() -> str:
+    if hasattr(os, "uname"):  # what socket.gethostname() answers, without importing socket
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def backoff_seconds(deliveries: int, base: float, cap: float) -> float:
@@ -65,45 +71,75 @@ def backoff_seconds(deliveries: int, base: float, cap: float) -> float:
     return min(base * (2**exponent), cap)
 
 
-@dataclass
 class WorkerOptions:
-    """One worker's settings. ``command`` None means "print the messages" (no --exec)."""
+    """One worker's settings. ``command`` None means "print the messages" (no --exec).
 
-    stream: str
-    group: str
-    consumer: str | None = None
-    command: list[str] | None = None
-    concurrency: int = 1
-    count: int | None = None  # messages per read; None: the mode's default
-    block_ms: int | None = None  # None: DEFAULT_BLOCK_MS, or 0 with once
-    once: bool = False
-    max_messages: int | None = None
-    create_group: bool = False
-    max_deliveries: int = DEFAULT_MAX_DELIVERIES
-    dead_letter: str | None = None  # None: default_dead_letter(stream)
-    reject_code: int = DEFAULT_REJECT_CODE
-    backoff: float = DEFAULT_BACKOFF
-    backoff_max: float = DEFAULT_BACKOFF_MAX
-    timeout: float | None = None
-    kill_after: float = DEFAULT_KILL_AFTER
-    claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS
-    grace: float = DEFAULT_GRACE
-    json: bool = False  # print mode: NDJSON; exec mode: events as JSON on stderr
-    verbosity: int = 1  # 0 quiet, 1 events, 2 every message
+    (A plain class rather than a dataclass: importing dataclasses costs the command
+    line's start-up several milliseconds.)"""
 
-    def __post_init__(self) -> None:
-        self.auto_consumer = self.consumer is None
-        if self.consumer is None:
+    def __init__(
+        self,
+        stream: str,
+        group: str,
+        consumer: str | None = None,
+        command: list[str] | None = None,
+        concurrency: int = 1,
+        count: int | None = None,  # messages per read; None: the mode's default
+        block_ms: int | None = None,  # None: DEFAULT_BLOCK_MS, or 0 with once
+        once: bool = False,
+        max_messages: int | None = None,
+        create_group: bool = False,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+        dead_letter: str | None = None,  # None: default_dead_letter(stream)
+        reject_code: int = DEFAULT_REJECT_CODE,
+        backoff: float = DEFAULT_BACKOFF,
+        backoff_max: float = DEFAULT_BACKOFF_MAX,
+        timeout: float | None = None,
+        kill_after: float = DEFAULT_KILL_AFTER,
+        claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS,
+        grace: float = DEFAULT_GRACE,
+        json: bool = False,  # print mode: NDJSON; exec mode: events as JSON on stderr
+        verbosity: int = 1,  # 0 quiet, 1 events, 2 every message
+    ):
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.command = command
+        self.concurrency = concurrency
+        self.count = count
+        self.block_ms = block_ms
+        self.once = once
+        self.max_messages = max_messages
+        self.create_group = create_group
+        self.max_deliveries = max_deliveries
+        self.dead_letter = dead_letter
+        self.reject_code = reject_code
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.timeout = timeout
+        self.kill_after = kill_after
+        self.claim_idle_ms = claim_idle_ms
+        self.grace = grace
+        self.json = json
+        self.verbosity = verbosity
+        self.auto_consumer = consumer is None
+        if consumer is None:
             self.consumer = default_consumer()
-        if self.dead_letter is None:
-            self.dead_letter = default_dead_letter(self.stream)
-        if self.block_ms is None:
-            self.block_ms = 0 if self.once else DEFAULT_BLOCK_MS
-        if self.count is None:
-            if self.command is None:
+        if dead_letter is None:
+            self.dead_letter = default_dead_letter(stream)
+        if block_ms is None:
+            self.block_ms = 0 if once else DEFAULT_BLOCK_MS
+        if count is None:
+            if command is None:
                 self.count = DEFAULT_PRINT_COUNT
             else:
-                self.count = EXEC_COUNT_PER_CHILD * self.concurrency
+                self.count = EXEC_COUNT_PER_CHILD * concurrency
+
+    def __repr__(self) -> str:
+        return f"WorkerOptions({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(self) == vars(other)
 
     @property
     def read_block_ms(self) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Any
 
 from streamctl.errors import OutputError
 from streamctl.ndjson import message_json
@@ -27,6 +26,10 @@ from .loop import SignalFlags, exit_code_for, forget_consumer, prepare_group
 from .options import WorkerOptions
 from .report import Reporter
 from .source import Source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
+    from typing import Any
 
 
 def _plain_line(stream: str, msg_id: str, fields: dict | None) -> str:

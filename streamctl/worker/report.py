@@ -15,7 +15,10 @@ import os
 import sys
 import time
 from collections import deque
-from typing import Any, TextIO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
+    from typing import Any, TextIO
 
 _STATUS_EVERY = 0.25  # s between redraws of the status line
 _RATE_WINDOW = 5.0  # s of history behind the rate

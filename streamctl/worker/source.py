@@ -14,7 +14,10 @@ Each message comes with its delivery count as it stands after this delivery.
 from __future__ import annotations
 
 import time
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
+    from typing import Any
 
 #: At most this many XAUTOCLAIM calls per fill when they claim nothing (each looks at
 #: up to 10 x COUNT PEL entries).
