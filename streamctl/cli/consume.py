@@ -1,15 +1,13 @@
 """``streamctl consume`` (the worker) and ``streamctl deadletter list|requeue``.
 
-The runtime is :mod:`streamctl.worker`; this module parses options, checks them, opens
-the client through :mod:`.common` and maps the worker's result to an exit code. Errors
+The runtime is :mod:`streamctl.worker`; this module declares the options and help;
+:mod:`.consume_run` checks them, opens the database, runs the worker and gives the exit
+code (the command line's fast path, :mod:`.fast_consume`, runs that same code). Errors
 escape to the app, which reports each as one line (``common.describe``).
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
 from typing import Annotated, Optional
 
 import typer
@@ -17,7 +15,7 @@ import typer
 from streamctl.exitcodes import ExitCode
 from streamctl.worker import options as wo
 
-from . import common
+from . import common, consume_run
 from .common import CliError
 from .options import CONTEXT, JsonOpt, QuietOpt
 
@@ -251,78 +249,32 @@ def consume(
     ] = False,
 ) -> None:
     st = common.state(ctx, json_out, quiet)
-    exec_only = {
-        "--concurrency": concurrency,
-        "--timeout": timeout,
-        "--kill-after": kill_after,
-        "--max-deliveries": max_deliveries,
-        "--reject-code": reject_code,
-        "--backoff": backoff,
-        "--backoff-max": backoff_max,
-    }
-    command = None
-    if exec_ is not None:
-        command = _parse_command(exec_)
-    else:
-        given = [name for name, value in exec_only.items() if value is not None]
-        if given:
-            raise CliError(f"{', '.join(given)} only apply with --exec")
-    opts = wo.WorkerOptions(
-        stream=stream,
-        group=group,
+    code = consume_run.consume(
+        st,
+        stream,
+        group,
         consumer=consumer,
-        command=command,
-        concurrency=concurrency or 1,
+        exec_=exec_,
         count=count,
-        block_ms=block,
+        block=block,
         once=once,
         max_messages=max_messages,
         create_group=create_group,
-        max_deliveries=max_deliveries or wo.DEFAULT_MAX_DELIVERIES,
-        dead_letter=dead_letter,
-        reject_code=wo.DEFAULT_REJECT_CODE if reject_code is None else reject_code,
-        backoff=wo.DEFAULT_BACKOFF if backoff is None else backoff,
-        backoff_max=wo.DEFAULT_BACKOFF_MAX if backoff_max is None else backoff_max,
+        concurrency=concurrency,
         timeout=timeout,
-        kill_after=wo.DEFAULT_KILL_AFTER if kill_after is None else kill_after,
-        claim_idle_ms=claim_idle,
-        grace=shutdown_grace if grace is None else grace,
-        json=st.json,
-        verbosity=0 if st.quiet else (2 if verbose else 1),
+        kill_after=kill_after,
+        max_deliveries=max_deliveries,
+        dead_letter=dead_letter,
+        reject_code=reject_code,
+        backoff=backoff,
+        backoff_max=backoff_max,
+        claim_idle=claim_idle,
+        shutdown_grace=shutdown_grace,
+        grace=grace,
+        verbose=verbose,
     )
-    problems = opts.validate()
-    if problems:
-        raise CliError("; ".join(problems))
-    # Bytes that are not UTF-8 arrive as lone surrogates, so the worker can dead-letter
-    # such a message (and write it back exactly) instead of failing on it.
-    client = st.client(encoding_errors="surrogateescape")
-
-    from streamctl import worker
-
-    from .render import message_text
-
-    def text_line(stream_name: str, msg_id: str, fields: dict | None) -> str:
-        return message_text(None, msg_id, fields)
-
-    code = worker.run(client, opts, format_text=text_line)
     if code:
         raise typer.Exit(code)
-
-
-def _parse_command(text: str) -> list[str]:
-    try:
-        argv = shlex.split(text)
-    except ValueError as exc:
-        raise CliError(f"--exec: {exc}") from None
-    if not argv:
-        raise CliError("--exec: empty command")
-    program = argv[0]
-    if os.sep in program:
-        if not (os.path.isfile(program) and os.access(program, os.X_OK)):
-            raise CliError(f"--exec: not an executable file: {program}")
-    elif shutil.which(program) is None:
-        raise CliError(f"--exec: command not found: {program}")
-    return argv
 
 
 # --------------------------------------------------------------------------- dead letters

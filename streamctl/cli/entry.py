@@ -2,8 +2,9 @@
 
 ``streamctl add STREAM FIELD=VALUE ...`` is called from shell loops, so its startup cost
 is most of its cost: importing Typer alone takes three times as long as the rest of the
-command. For that one case this module parses argv by hand and calls the SQLite engine
-directly; it imports neither typer, rich, redis nor platformdirs. Anything it does not
+command. For that case this module parses argv by hand and calls the SQLite engine
+directly; it imports neither typer, rich, redis nor platformdirs. (``consume`` has a fast
+path of its own for the same reason, :mod:`.fast_consume`.) Anything it does not
 fully understand (another command, ``--help``, ``--url``, ``STREAMCTL_URL``, ``--batch``,
 ``--data @FILE``, any option or value it does not recognise, any input it would reject)
 goes to the Typer app unchanged, which then also produces the error. Both paths print
@@ -19,7 +20,10 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 # add's options as the app declares them: flags, and options that take one value.
 _ADD_FLAGS = frozenset({"--approx", "--nomkstream", "--json", "-q", "--quiet"})
@@ -34,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         install_signal_handlers()
         code = fast_add(args)
+        if code is None:
+            from .fast_consume import fast_consume
+
+            code = fast_consume(args)
         if code is None:
             code = run_app(args)
     except BaseException as exc:  # noqa: BLE001 - never a traceback, even from an import
@@ -171,7 +179,7 @@ def _target(db: str | None) -> str | None:
     return default_db_path()
 
 
-def _all_utf8(args: list[str]) -> bool:
+def all_utf8(args: list[str]) -> bool:
     """Whether every argument is UTF-8 text (the app reports one that is not)."""
     try:
         for a in args:
@@ -202,12 +210,21 @@ def xadd_args(req: dict) -> list:
     return pieces
 
 
-def fast_add(args: list[str]) -> int | None:
-    """Run ``add`` on a SQLite target without the app; None if the app must run it."""
+def fast_parsed(parse: Callable[[list[str]], T | None], args: list[str]) -> T | None:
+    """``parse(args)``, or None when the app must run the command: shell completion, text
+    that is not UTF-8, or argv the fast parser does not fully understand."""
     if os.environ.get("_STREAMCTL_COMPLETE"):
         return None
-    req = parse_add(args)
-    if req is None or not _all_utf8(args):
+    parsed = parse(args)
+    if parsed is None or not all_utf8(args):
+        return None
+    return parsed
+
+
+def fast_add(args: list[str]) -> int | None:
+    """Run ``add`` on a SQLite target without the app; None if the app must run it."""
+    req = fast_parsed(parse_add, args)
+    if req is None:
         return None
     path = _target(req["db"])
     if path is None:

@@ -14,9 +14,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from streamctl.ndjson import message_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
+    from typing import Any
 
 __all__ = ["message_json", "message_text", "escape", "dumps", "plain_table", "human_ms"]
 
