@@ -251,6 +251,11 @@ class Engine:
         # valid while PRAGMA data_version is _appended_version.
         self._appended: dict[bytes, Stream] = {}
         self._appended_version: int | None = None
+        # The same for read_new: streams and groups as this connection's last
+        # ``XREADGROUP ... >`` left them (an XACK changes neither; an append changes the
+        # stream). Kept apart from _appended, each checked against its own version.
+        self._served: dict[tuple[bytes, bytes], tuple[Stream, Group]] = {}
+        self._served_version: int | None = None
         self._closed = False
         if decode and (encoding, encoding_errors) != ("utf-8", "strict"):
             self._out = lambda raw: raw.decode(encoding, encoding_errors)
@@ -381,9 +386,16 @@ class Engine:
 
     def _write(self, fn: Callable[[], Any]) -> Any:
         with self._lock:
-            # This connection's own commits leave data_version as it was: a write other
-            # than a plain append forgets the stream states _append keeps.
+            # This connection's own commits leave data_version as it was: any other write
+            # forgets the states that _append and read_new keep.
             self._appended.clear()
+            self._served.clear()
+            return storage.run_write(self._db, self.path, self.busy_timeout, fn)
+
+    def _write_acks(self, fn: Callable[[], Any]) -> Any:
+        """:meth:`_write` for XACK, which changes no stream and no group's last ID: the
+        states kept by _append and read_new stay true."""
+        with self._lock:
             return storage.run_write(self._db, self.path, self.busy_timeout, fn)
 
     def _read(self, fn: Callable[[], Any]) -> Any:
@@ -685,6 +697,7 @@ class Engine:
             return stream
 
         with self._lock:
+            self._served.clear()  # the stream changes
             stream = storage.run_write(db, self.path, self.busy_timeout, tx)
             if len(cache) >= self._APPENDED_KEYS:
                 cache.clear()
@@ -936,8 +949,28 @@ class Engine:
             raise ReplyError(NOT_AN_INTEGER)
         args = ReadArgs()
         args.group, args.consumer, args.count = group, consumer, max(count, 0)  # as COUNT
-        args.keys, args.ids = [key], [b">"]
-        return self._write(lambda: self._serve_group(args, first=True))
+        db, served = self._db, self._served
+
+        def tx():
+            # The stream and group as this connection's previous read_new left them,
+            # while no other connection has committed (see _served).
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._served_version:
+                served.clear()
+                self._served_version = version
+            loaded = served.pop((key, group), None)
+            stream, grp = loaded or self._stream_and_group(key, group)
+            if grp is None:
+                raise self._xreadgroup_nogroup(key, group)
+            entries = self._serve_new(stream, grp, args, now_ms())
+            return (None if entries is None else [[self._out(key), entries]]), stream, grp
+
+        with self._lock:
+            reply, stream, grp = storage.run_write(db, self.path, self.busy_timeout, tx)
+            if len(served) >= self._APPENDED_KEYS:
+                served.clear()
+            served[(key, group)] = (stream, grp)  # committed: as the file has them now
+        return reply
 
     def _read_command(self, argv: list[bytes], group_mode: bool) -> Any:
         args = self._parse_read(argv, group_mode)
@@ -1025,7 +1058,6 @@ class Engine:
 
     def _serve_group(self, args: ReadArgs, first: bool) -> Any:
         now = now_ms()
-        db = self._db
         targets = []
         for idx, key in enumerate(args.keys):
             stream, group = self._stream_and_group(key, args.group)
@@ -1067,19 +1099,26 @@ class Engine:
                 consumer = self._seen_consumer(group, args.consumer, now)
                 history = self._history(stream, group, consumer, wanted, args.count, now)
                 reply.append([self._out(key), history])
-            elif stream.length and stream.last_entry > group.last:
-                rows = db.execute(
-                    "SELECT id, fields FROM entries WHERE stream=? AND id>? ORDER BY id LIMIT ?",
-                    (stream.rowid, to_db(group.last), args.count or -1),
-                ).fetchall()
-                # A delivery that creates PEL entries also marks the consumer active.
-                active = bool(rows) and not args.noack
-                consumer = self._seen_consumer(group, args.consumer, now, active)
-                entries = self._deliver(stream, group, consumer, rows, args.noack, now)
-                reply.append([self._out(key), entries])
             else:
-                self._seen_consumer(group, args.consumer, now)
+                entries = self._serve_new(stream, group, args, now)
+                if entries is not None:
+                    reply.append([self._out(key), entries])
         return reply or None
+
+    def _serve_new(self, stream: Stream, group: Group, args: ReadArgs, now: int) -> list | None:
+        """``>`` for one stream: its entries after the group's last ID delivered to
+        ``args.consumer`` (None if there are none), the consumer seen either way."""
+        if not (stream.length and stream.last_entry > group.last):
+            self._seen_consumer(group, args.consumer, now)
+            return None
+        rows = self._db.execute(
+            "SELECT id, fields FROM entries WHERE stream=? AND id>? ORDER BY id LIMIT ?",
+            (stream.rowid, to_db(group.last), args.count or -1),
+        ).fetchall()
+        # A delivery that creates PEL entries also marks the consumer active.
+        active = bool(rows) and not args.noack
+        consumer = self._seen_consumer(group, args.consumer, now, active)
+        return self._deliver(stream, group, consumer, rows, args.noack, now)
 
     def _history(self, stream, group, consumer, after: int, count: int, now: int) -> list:
         rows = self._db.execute(
@@ -1203,7 +1242,7 @@ class Engine:
             except ReplyError:
                 raw = None  # as Redis: no such group answers 0 before the ID is parsed
             if raw is not None:
-                return self._write(
+                return self._write_acks(
                     lambda: self._db.execute(self._ACK_ONE, (key, group, raw)).rowcount
                 )
 
@@ -1216,7 +1255,7 @@ class Engine:
                 "DELETE FROM pel WHERE grp=? AND id=?", [(rowid, raw) for raw in unique]
             ).rowcount
 
-        return self._write(tx)
+        return self._write_acks(tx)
 
     def cmd_xpending(self, argv: list[bytes]) -> Any:
         n = len(argv)

@@ -146,3 +146,39 @@ def test_the_engine_hot_path_methods_check_their_arguments(db_path):
         assert engine.read_new(b"g", b"c", b"s", -5)[0][1][0][0] == entry  # as COUNT -5
         assert engine.ack(b"s", b"nogroup", [b"not-an-id"]) == 0  # no group: 0, as Redis
         assert engine.ack(b"s", b"g", [entry.encode()]) == 1
+
+
+def _ids(reply):
+    return [entry_id for _, entries in reply for entry_id, _ in entries]
+
+
+def test_reads_see_every_change_made_between_them(db_path):
+    """read_new keeps the stream and group between calls: whatever changes them in
+    between, on this connection or another, must show in the next read."""
+    with streamctl.connect(db_path) as r, streamctl.connect(db_path) as other:
+        r.xgroup_create("s", "g", id="0", mkstream=True)
+        first = [r.xadd("s", {"n": str(i)}) for i in range(3)]
+        assert _ids(r.xreadgroup("g", "c", {"s": ">"}, count=1)) == first[:1]
+        assert r.xack("s", "g", first[0]) == 1  # an ack keeps what read_new remembers
+        assert _ids(r.xreadgroup("g", "c", {"s": ">"}, count=1)) == first[1:2]
+        # Another connection moves the group back.
+        other.xgroup_setid("s", "g", id="0")
+        assert _ids(r.xreadgroup("g", "c", {"s": ">"}, count=1)) == first[:1]
+        # This connection appends, then reads on.
+        added = r.xadd("s", {"n": "new"})
+        assert _ids(r.xreadgroup("g", "c", {"s": ">"})) == first[1:] + [added]
+        assert r.xreadgroup("g", "c", {"s": ">"}) == []
+        # This connection moves the group through another command.
+        r.xgroup_setid("s", "g", id=first[1])
+        assert _ids(r.xreadgroup("g", "c", {"s": ">"}, count=1)) == first[2:3]
+        # Another connection appends; then deletes the stream and starts it over.
+        later = other.xadd("s", {"n": "other"})
+        assert _ids(r.xreadgroup("g", "c", {"s": ">"})) == [added, later]
+        other.delete("s")
+        with pytest.raises(ResponseError, match="NOGROUP"):
+            r.xreadgroup("g", "c", {"s": ">"})
+        other.xgroup_create("s", "g", id="0", mkstream=True)
+        fresh = other.xadd("s", {"n": "fresh"})
+        assert _ids(r.xreadgroup("g", "c", {"s": ">"})) == [fresh]
+        assert r.xpending("s", "g")["pending"] == 1
+        assert r.xinfo_groups("s")[0]["entries-read"] == 1
