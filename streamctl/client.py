@@ -202,9 +202,10 @@ class SQLiteClient(KeyCommands, StreamCommands):
         argv = _plain_xadd(self, SQLiteClient, name, fields, id, args, kwargs)
         if argv is None:
             return StreamCommands.xadd(self, name, fields, id, *args, **kwargs)
-        argv = self._encode_args(argv)
+        # argv is ["XADD", name, "*", field, value, ...]; the engine takes name and fields.
+        key, *pairs = self._encode_args([argv[1], *argv[3:]])
         try:
-            return self.engine.append(argv[1], argv[3:])
+            return self.engine.append(key, pairs)
         except ReplyError as exc:
             raise errors.to_response_error(exc) from None
 

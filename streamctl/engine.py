@@ -685,7 +685,7 @@ class Engine:
         cache = self._appended
 
         def tx():
-            version = db.execute("PRAGMA data_version").fetchone()[0]
+            (version,) = db.execute("PRAGMA data_version").fetchone()
             stream = cache.pop(key, None)
             if version != self._appended_version:
                 cache.clear()
