@@ -26,7 +26,6 @@ def _finish(child: Child, deadline: float = 30.0) -> Child:
 def spawn_mode(request, monkeypatch):
     """Each way of starting a child, decided afresh (as on a process's first child)."""
     monkeypatch.setattr(children, "_USE_SPAWN", None if request.param == "posix_spawn" else False)
-    monkeypatch.setattr(children, "_INHERITED", [])
     return request.param
 
 
@@ -40,12 +39,26 @@ def test_a_child_inherits_no_descriptor_but_its_three(spawn_mode):
         assert (child.returncode, child.stderr_tail()) == (0, "")
         if spawn_mode == "posix_spawn":
             assert children._USE_SPAWN and child.proc is None
-            assert (os.POSIX_SPAWN_CLOSE, w) in children._INHERITED
         else:
             assert child.proc is not None
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_a_descriptor_made_inheritable_after_the_first_child_is_not_inherited(spawn_mode):
+    # A program running the worker may make a descriptor inheritable at any time.
+    script = "[ -e /proc/$$/fd/50 ] && echo leaked >&2; cat > /dev/null"
+    first = _finish(Child(["sh", "-c", script], dict(os.environ), b"", None, None))
+    assert (first.returncode, first.stderr_tail()) == (0, "")
+    fd = os.open(os.devnull, os.O_RDONLY)
+    high = os.dup2(fd, 50)  # dup2 makes its target inheritable
+    try:
+        later = _finish(Child(["sh", "-c", script], dict(os.environ), b"", None, None))
+        assert (later.returncode, later.stderr_tail()) == (0, "")
+    finally:
+        os.close(high)
+        os.close(fd)
 
 
 def test_a_child_has_default_signal_dispositions_and_its_own_session(spawn_mode):

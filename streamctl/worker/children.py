@@ -38,9 +38,10 @@ _HAVE_PIDFD = hasattr(os, "pidfd_open")
 # posix_spawn (glibc: clone(CLONE_VM | CLONE_VFORK), exec, and exec errors reported
 # back) costs the loop about half of what subprocess.Popen costs per child, in CPU and in
 # time blocked until the child has exec'd; most of Popen's cost is Python code. Popen's
-# close_fds=True closes every inheritable descriptor but 0-2 in the child; posix_spawn
-# closes the ones this process inherited (_INHERITED, listed once: Python itself creates
-# none, PEP 446). None: not decided yet; False: Popen.
+# close_fds=True closes every inheritable descriptor but 0-2 in the child; posix_spawn is
+# told to close the inheritable ones open at each spawn (listed each time, about 10 µs:
+# a program running the worker may make a descriptor inheritable at any moment).
+# None: not decided yet; False: Popen.
 _USE_SPAWN: bool | None = (
     None
     if sys.platform.startswith("linux")
@@ -49,7 +50,6 @@ _USE_SPAWN: bool | None = (
     and hasattr(os, "POSIX_SPAWN_CLOSE")
     else False
 )
-_INHERITED: list[tuple[int, int]] = []  # POSIX_SPAWN_CLOSE actions
 # What Popen's restore_signals does: Python ignores these; a command expects defaults.
 _DEFAULT_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
@@ -71,39 +71,43 @@ def _pidfd(pid: int) -> int | None:
 
 
 def _use_spawn() -> bool:
-    """Whether to start children with posix_spawn; the first call lists the inheritable
-    descriptors besides 0-2 (a shell's, make's) that it must close in each child."""
+    """Whether to start children with posix_spawn (it needs /proc/self/fd)."""
     global _USE_SPAWN
     if _USE_SPAWN is None:
-        try:
-            fds = [int(name) for name in os.listdir("/proc/self/fd")]
-        except (OSError, ValueError):
-            _USE_SPAWN = False
-        else:
-            inherited = [fd for fd in fds if fd > 2 and _inheritable(fd)]
-            _INHERITED[:] = [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited]
-            _USE_SPAWN = True
+        _USE_SPAWN = _inherited_closes() is not None
     return _USE_SPAWN
+
+
+def _inherited_closes() -> list[tuple[int, int]] | None:
+    """POSIX_SPAWN_CLOSE actions for the inheritable descriptors besides 0-2 (a shell's,
+    make's, the embedding program's); None if they cannot be listed."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):
+        return None
+    return [(os.POSIX_SPAWN_CLOSE, fd) for fd in fds if fd > 2 and _inheritable(fd)]
 
 
 def _spawn(argv: list[str], env: dict[str, str], stdin: int, stderr: int) -> int | None:
     """Start ``argv`` as Popen(start_new_session=True, close_fds=True) would; its pid, or
     None when Popen must start it after all."""
     global _USE_SPAWN
+    closes = _inherited_closes()
+    if closes is None:
+        _USE_SPAWN = False
+        return None
     try:
         return os.posix_spawnp(
             argv[0],
             argv,
             env,
-            # Closing after the dup2s: a listed descriptor may have been closed since and
-            # its number taken by one of the pipes.
             file_actions=[(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stderr, 2)]
-            + _INHERITED,
+            + closes,
             setsid=True,
             setsigdef=_DEFAULT_SIGNALS,
         )
     except OSError as exc:
-        if exc.errno != errno.EBADF or not _INHERITED:
+        if exc.errno != errno.EBADF or not closes:
             raise
         # An older C library fails to close a descriptor that is not open any more:
         # leave closing to Popen from now on.
