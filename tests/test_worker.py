@@ -638,6 +638,45 @@ def test_concurrency_runs_n_children_at_once(target, jobs, tmp_path):
     assert pending(jobs) == 0
 
 
+def test_count_below_concurrency_holds_count_waiting_and_recovers_own_pending(
+    target, jobs, tmp_path
+):
+    """--count 1 with -c 3: a restarted worker first finishes its own pending entries (it
+    used to spin on reads of 0 messages), then the rest."""
+    for i in range(8):
+        jobs.xadd("jobs", {"n": str(i)})
+    jobs.xreadgroup("g", "w1", {"jobs": ">"}, count=5)  # a crashed w1 left 5 pending
+    proc = start(
+        target,
+        "jobs",
+        "-g",
+        "g",
+        "--consumer",
+        "w1",
+        "--exec",
+        GATED,
+        "-c",
+        "3",
+        "--count",
+        "1",
+        "--once",
+        env=env_with(OUT=str(tmp_path)),
+    )
+    try:
+        wait_for(lambda: len(_log(tmp_path / "started.log")) == 3, "three jobs running")
+        time.sleep(0.3)  # room to read more than it may
+        # 3 of its own 5 run, 1 waits: nothing new is read while its own are left.
+        held = jobs.xpending("jobs", "g")
+        assert held["pending"] == 5, held
+        (tmp_path / "go").touch()
+        code, _, err = finish(proc)
+        assert code == 0, err
+    finally:
+        proc.kill()
+    assert len(_log(tmp_path / "done.log")) == 8
+    assert pending(jobs) == 0
+
+
 # -------------------------------------------------------------- the runtime, in-process
 
 

@@ -161,3 +161,17 @@ def test_error_replies_read_as_the_app_reads_redis_py_ones(pair):
                 call(client)
             errors.append(describe(info.value))
         assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("count", [0, -1])
+def test_a_count_below_one_is_refused_as_redis_py_refuses_it(tmp_path, count):
+    with streamctl.connect(str(tmp_path / "a.db")) as r:
+        _seed(r)
+    client = EngineClient(str(tmp_path / "a.db"))
+    try:
+        with pytest.raises(ValueError, match="count must be a positive integer"):
+            client.xreadgroup("g", "c", {"s": ">"}, count=count)
+    finally:
+        client.close()
+    with streamctl.connect(str(tmp_path / "a.db")) as r:
+        assert r.xpending("s", "g")["pending"] == 0  # nothing was read

@@ -77,6 +77,8 @@ class EngineClient:
         count: int | None = None,
         block: int | None = None,
     ) -> list:
+        if count is not None and count < 1:  # as redis-py refuses it
+            raise ValueError("XREADGROUP count must be a positive integer")
         if block is None and len(streams) == 1:
             ((key, wanted),) = streams.items()
             if wanted == ">":

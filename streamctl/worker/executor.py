@@ -332,7 +332,9 @@ class ExecWorker:
     def _can_fill(self) -> bool:
         """Whether _fill would read if the stream had something."""
         opts = self.opts
-        if self.stop_signal is not None or len(self.queue) >= opts.concurrency:
+        # Refilled when it falls below --concurrency, up to --count: at most --count wait
+        # besides the running ones (so with --count below --concurrency, --count).
+        if self.stop_signal is not None or len(self.queue) >= min(opts.concurrency, opts.count):
             return False
         if opts.max_messages is not None:
             return opts.max_messages - self.finalized - len(self.held) > 0
@@ -351,7 +353,8 @@ class ExecWorker:
         source = self.source
         if now < self.next_poll and source.own_done and not source.claim_is_due(now):
             return False
-        n = opts.count - len(self.queue)  # type: ignore[operator]
+        # At least one: with --count below --concurrency, reads of --count fill the slots.
+        n = max(1, opts.count - len(self.queue))  # type: ignore[operator]
         if opts.max_messages is not None:
             n = min(n, opts.max_messages - self.finalized - len(self.held))
         block = 0
