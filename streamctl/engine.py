@@ -208,6 +208,40 @@ class TrimArgs:
 _AUTO_ID = TrimArgs()
 
 
+class _KeptStates:
+    """In-memory states (streams, groups) as this connection's own last command left
+    them, so that the next command need not load them again.
+
+    They are true while no other connection has committed: ``PRAGMA data_version``,
+    read inside the write transaction, changes exactly when another connection has
+    committed, never for this connection's own commits. So :meth:`take` is called
+    inside the transaction, :meth:`keep` after its commit, and every other write of
+    this connection calls :meth:`clear`. A state is taken out while a command changes
+    it: one that fails leaves nothing stale behind."""
+
+    LIMIT = 64  # states kept (a producer or a consumer uses a few streams)
+
+    def __init__(self) -> None:
+        self._states: dict[Any, Any] = {}
+        self._version: int | None = None
+
+    def take(self, db: sqlite3.Connection, key: Any) -> Any:
+        (version,) = db.execute("PRAGMA data_version").fetchone()
+        if version != self._version:
+            self._states.clear()
+            self._version = version
+            return None
+        return self._states.pop(key, None)
+
+    def keep(self, key: Any, state: Any) -> None:
+        if len(self._states) >= self.LIMIT:
+            self._states.clear()
+        self._states[key] = state
+
+    def clear(self) -> None:
+        self._states.clear()
+
+
 class ReadArgs:
     """A parsed XREAD / XREADGROUP."""
 
@@ -247,15 +281,10 @@ class Engine:
         )
         self._lock = threading.RLock()
         self._pipeline_thread: int | None = None  # the thread running execute_many
-        # Streams' states after this connection's last plain appends (see _append),
-        # valid while PRAGMA data_version is _appended_version.
-        self._appended: dict[bytes, Stream] = {}
-        self._appended_version: int | None = None
-        # The same for read_new: streams and groups as this connection's last
-        # ``XREADGROUP ... >`` left them (an XACK changes neither; an append changes the
-        # stream). Kept apart from _appended, each checked against its own version.
-        self._served: dict[tuple[bytes, bytes], tuple[Stream, Group]] = {}
-        self._served_version: int | None = None
+        # Streams as this connection's last plain appends left them (_append), and
+        # streams with a group as its last ``XREADGROUP ... >`` left them (read_new).
+        self._appended = _KeptStates()
+        self._served = _KeptStates()
         self._closed = False
         if decode and (encoding, encoding_errors) != ("utf-8", "strict"):
             self._out = lambda raw: raw.decode(encoding, encoding_errors)
@@ -674,23 +703,14 @@ class Engine:
             return self.execute_argv([b"XADD", key, b"*", *fields])
         return self._append(key, _AUTO_ID, fields)
 
-    _APPENDED_KEYS = 64  # stream states kept per connection (a producer uses a few)
-
     def _append(self, key: bytes, args: TrimArgs, fields: list[bytes]) -> Any:
-        """A plain append (no trimming, no NOMKSTREAM) in its own transaction, with the
-        stream's state kept from this connection's previous append when no other
-        connection has committed since (``PRAGMA data_version`` unchanged): then the
+        """A plain append (no trimming, no NOMKSTREAM) in its own transaction. With the
+        stream's state kept from this connection's previous append (see _KeptStates), the
         transaction is the insert alone, the cost of a raw single-row insert."""
         db = self._db
-        cache = self._appended
 
         def tx():
-            (version,) = db.execute("PRAGMA data_version").fetchone()
-            stream = cache.pop(key, None)
-            if version != self._appended_version:
-                cache.clear()
-                self._appended_version = version
-                stream = None
+            stream = self._appended.take(db, key)
             if stream is None:
                 stream = self._stream(key) or self._create_stream(key)
             db.execute(self._INSERT_ENTRY, self._next_entry(stream, args, fields))
@@ -699,9 +719,7 @@ class Engine:
         with self._lock:
             self._served.clear()  # the stream changes
             stream = storage.run_write(db, self.path, self.busy_timeout, tx)
-            if len(cache) >= self._APPENDED_KEYS:
-                cache.clear()
-            cache[key] = stream  # committed: this is the stream's state now
+            self._appended.keep(key, stream)
         return self._id_out(stream.last)
 
     @staticmethod
@@ -949,17 +967,11 @@ class Engine:
             raise ReplyError(NOT_AN_INTEGER)
         args = ReadArgs()
         args.group, args.consumer, args.count = group, consumer, max(count, 0)  # as COUNT
-        db, served = self._db, self._served
+        db = self._db
 
         def tx():
-            # The stream and group as this connection's previous read_new left them,
-            # while no other connection has committed (see _served).
-            version = db.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._served_version:
-                served.clear()
-                self._served_version = version
-            loaded = served.pop((key, group), None)
-            stream, grp = loaded or self._stream_and_group(key, group)
+            kept = self._served.take(db, (key, group))
+            stream, grp = kept or self._stream_and_group(key, group)
             if grp is None:
                 raise self._xreadgroup_nogroup(key, group)
             entries = self._serve_new(stream, grp, args, now_ms())
@@ -967,9 +979,7 @@ class Engine:
 
         with self._lock:
             reply, stream, grp = storage.run_write(db, self.path, self.busy_timeout, tx)
-            if len(served) >= self._APPENDED_KEYS:
-                served.clear()
-            served[(key, group)] = (stream, grp)  # committed: as the file has them now
+            self._served.keep((key, group), (stream, grp))
         return reply
 
     def _read_command(self, argv: list[bytes], group_mode: bool) -> Any:
