@@ -252,9 +252,11 @@ class SQLiteClient(KeyCommands, StreamCommands):
             return StreamCommands.xack(self, name, groupname, *ids)
         argv = self._encode_args((name, groupname, *ids))
         try:
-            return self.engine.ack(argv[0], argv[1], argv[2:])
+            reply = self.engine.ack(argv[0], argv[1], argv[2:])
         except ReplyError as exc:
             raise errors.to_response_error(exc) from None
+        callback = self.response_callbacks.get("XACK")  # none by default; a user's, if set
+        return callback(reply) if callback is not None else reply
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
         """Commands queued and run in ONE SQLite transaction by ``execute()``."""

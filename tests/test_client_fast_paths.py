@@ -182,3 +182,13 @@ def test_reads_see_every_change_made_between_them(db_path):
         assert _ids(r.xreadgroup("g", "c", {"s": ">"})) == [fresh]
         assert r.xpending("s", "g")["pending"] == 1
         assert r.xinfo_groups("s")[0]["entries-read"] == 1
+
+
+def test_fast_paths_apply_a_callback_the_user_set(db_path):
+    with streamctl.connect(db_path) as r:
+        r.xgroup_create("s", "g", id="0", mkstream=True)
+        entry = r.xadd("s", {"f": "v"})
+        r.response_callbacks["XREADGROUP"] = lambda reply, **options: ("read", len(reply))
+        r.response_callbacks["XACK"] = lambda reply, **options: ("acked", reply)
+        assert r.xreadgroup("g", "c", {"s": ">"}) == ("read", 1)
+        assert r.xack("s", "g", entry) == ("acked", 1)
