@@ -419,17 +419,32 @@ class Engine:
             # forgets the states that _append and read_new keep.
             self._appended.clear()
             self._served.clear()
-            return storage.run_write(self._db, self.path, self.busy_timeout, fn)
+            return self._transact(storage.run_write, fn)
 
     def _write_acks(self, fn: Callable[[], Any]) -> Any:
         """:meth:`_write` for XACK, which changes no stream and no group's last ID: the
         states kept by _append and read_new stay true."""
         with self._lock:
-            return storage.run_write(self._db, self.path, self.busy_timeout, fn)
+            return self._transact(storage.run_write, fn)
 
     def _read(self, fn: Callable[[], Any]) -> Any:
         with self._lock:
-            return storage.run_read(self._db, self.path, self.busy_timeout, fn)
+            return self._transact(storage.run_read, fn)
+
+    def _transact(self, run: Callable[..., Any], fn: Callable[[], Any]) -> Any:
+        """``run(fn)`` (storage.run_write or run_read), with this engine's lock held.
+
+        The lock is re-entrant, so a transaction already open here is this very thread's:
+        a pipeline's (whose commands share its transaction), or a command interrupted by
+        a signal handler (or a callback) that called this client again. Nested into the
+        interrupted command's transaction, the handler's write would be undone with it
+        when that command fails, after its reply was given: refused instead."""
+        if self._db.in_transaction and self._pipeline_thread != threading.get_ident():
+            raise storage.DatabaseError(
+                f"{self.path}: the client was called while one of its own commands was "
+                "running (from a signal handler?); use another client there"
+            )
+        return run(self._db, self.path, self.busy_timeout, fn)
 
     def _name(self, raw: bytes) -> str:
         return shown_arg(raw)
@@ -718,7 +733,7 @@ class Engine:
 
         with self._lock:
             self._served.clear()  # the stream changes
-            stream = storage.run_write(db, self.path, self.busy_timeout, tx)
+            stream = self._transact(storage.run_write, tx)
             self._appended.keep(key, stream)
         return self._id_out(stream.last)
 
@@ -978,7 +993,7 @@ class Engine:
             return (None if entries is None else [[self._out(key), entries]]), stream, grp
 
         with self._lock:
-            reply, stream, grp = storage.run_write(db, self.path, self.busy_timeout, tx)
+            reply, stream, grp = self._transact(storage.run_write, tx)
             self._served.keep((key, group), (stream, grp))
         return reply
 

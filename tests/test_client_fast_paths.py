@@ -192,3 +192,31 @@ def test_fast_paths_apply_a_callback_the_user_set(db_path):
         r.response_callbacks["XACK"] = lambda reply, **options: ("acked", reply)
         assert r.xreadgroup("g", "c", {"s": ">"}) == ("read", 1)
         assert r.xack("s", "g", entry) == ("acked", 1)
+
+
+def test_a_reentrant_call_is_refused_not_nested_into_a_failing_command(db_path):
+    """A signal handler (here: a callback run inside a command's transaction) that calls
+    the same client: its write would have been undone with the interrupted command."""
+    from streamctl.errors import DatabaseError
+
+    with streamctl.connect(db_path) as r:
+        r.xgroup_create("s", "g", id="$", mkstream=True)
+        engine = r.engine
+        seen = []
+
+        def interrupting():
+            try:
+                seen.append(r.xadd("s", {"from": "handler"}))
+            except DatabaseError as exc:
+                seen.append(exc)
+            raise RuntimeError("the interrupted command fails")
+
+        with pytest.raises(RuntimeError):
+            engine._write(interrupting)
+        assert isinstance(seen[0], DatabaseError)
+        assert "called while one of its own commands was running" in str(seen[0])
+        assert r.xlen("s") == 0
+        assert r.xadd("s", {"f": "v"})  # and the client works on
+        pipe = r.pipeline()  # a pipeline's commands do share its transaction
+        pipe.xadd("s", {"f": "v"}).xlen("s")
+        assert pipe.execute()[1] == 2
