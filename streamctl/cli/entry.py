@@ -62,29 +62,44 @@ def run_app(args: list[str]) -> int:
     return get_command(app).main(args=args, prog_name="streamctl", standalone_mode=False)
 
 
-def parse_add(args: list[str]) -> dict | None:
-    """``[--db PATH] [--json] [-q] add [options] STREAM FIELD=VALUE...`` → the request, or
-    None when the app must handle ``args`` (anything else, or anything it would reject)."""
-    db = None
-    as_json = quiet = False
+# The global options (the app's callback) that may come before the command.
+_GLOBAL_FLAGS = {"--json": "json", "-q": "quiet", "--quiet": "quiet"}
+_GLOBAL_VALUED = {"--db": "db", "--url": "url"}
+
+
+def parse_globals(args: list[str], command: str) -> tuple[dict, int] | None:
+    """The global options before ``command`` (``--db``, ``--url``, ``--json``, ``-q``,
+    as the app's callback takes them) and the index just after ``command``; None if
+    anything else comes first or ``command`` is missing."""
+    glob: dict = {"db": None, "url": None, "json": False, "quiet": False}
     i, n = 0, len(args)
-    while i < n and args[i] != "add":
+    while i < n and args[i] != command:
         a = args[i]
-        if a == "--json":
-            as_json = True
-        elif a in ("-q", "--quiet"):
-            quiet = True
-        elif a == "--db" and i + 1 < n:
+        name, eq, value = a.partition("=")
+        if a in _GLOBAL_FLAGS:
+            glob[_GLOBAL_FLAGS[a]] = True
+        elif eq and name in _GLOBAL_VALUED:
+            glob[_GLOBAL_VALUED[name]] = value
+        elif a in _GLOBAL_VALUED and i + 1 < n:
             i += 1
-            db = args[i]
-        elif a.startswith("--db="):
-            db = a[5:]
+            glob[_GLOBAL_VALUED[a]] = args[i]
         else:
             return None
         i += 1
     if i >= n:
         return None
-    i += 1
+    return glob, i + 1
+
+
+def parse_add(args: list[str]) -> dict | None:
+    """``[--db PATH] [--json] [-q] add [options] STREAM FIELD=VALUE...`` → the request, or
+    None when the app must handle ``args`` (anything else, or anything it would reject)."""
+    parsed = parse_globals(args, "add")
+    if parsed is None or parsed[0]["url"] is not None:  # a server: the app's client
+        return None
+    glob, i = parsed
+    db, as_json, quiet = glob["db"], glob["json"], glob["quiet"]
+    n = len(args)
     positional: list[str] = []
     opts: dict[str, str] = {}
     flags: set[str] = set()

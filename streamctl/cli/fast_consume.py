@@ -15,16 +15,12 @@ runs both paths on the same argv and compares what they do.
 
 from __future__ import annotations
 
-from .entry import fast_parsed
+from .entry import fast_parsed, parse_globals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
-
-# The global options (the app's callback) that may come before the command.
-_GLOBAL_FLAGS = {"--json": "json", "-q": "quiet", "--quiet": "quiet"}
-_GLOBAL_VALUED = {"--db": "db", "--url": "url"}
 
 
 def _count(minimum: int) -> Callable[[str], int | None]:
@@ -90,24 +86,11 @@ _FLAGS = {
 def parse(args: list[str]) -> tuple[dict, dict] | None:
     """``[global options] consume [options] STREAM`` → (the global options, consume_run's
     keyword arguments), or None when the app must handle ``args``."""
-    glob: dict[str, Any] = {"db": None, "url": None, "json": False, "quiet": False}
-    i, n = 0, len(args)
-    while i < n and args[i] != "consume":
-        a = args[i]
-        name, eq, value = a.partition("=")
-        if a in _GLOBAL_FLAGS:
-            glob[_GLOBAL_FLAGS[a]] = True
-        elif eq and name in _GLOBAL_VALUED:
-            glob[_GLOBAL_VALUED[name]] = value
-        elif a in _GLOBAL_VALUED and i + 1 < n:
-            i += 1
-            glob[_GLOBAL_VALUED[a]] = args[i]
-        else:
-            return None
-        i += 1
-    if i >= n:
+    parsed = parse_globals(args, "consume")
+    if parsed is None:
         return None
-    i += 1
+    glob, i = parsed
+    n = len(args)
     kwargs: dict[str, Any] = {}
     streams: list[str] = []
     while i < n:
