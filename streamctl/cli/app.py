@@ -27,6 +27,7 @@ from .options import (
     JsonOpt,
     QuietOpt,
     StreamArg,
+    command_group,
 )
 from .render import dumps
 
@@ -100,14 +101,9 @@ app = typer.Typer(
     context_settings=CONTEXT,
 )
 
-group_app = typer.Typer(
-    help="Create, destroy and manage consumer groups and their consumers.",
-    short_help="Manage consumer groups (XGROUP).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings=CONTEXT,
+group_app = command_group(
+    "Create, destroy and manage consumer groups and their consumers.",
+    "Manage consumer groups (XGROUP).",
 )
 app.add_typer(group_app, name="group")
 

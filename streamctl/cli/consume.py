@@ -17,7 +17,7 @@ from streamctl.worker import options as wo
 
 from . import common, consume_run
 from .common import CliError
-from .options import CONTEXT, JsonOpt, QuietOpt
+from .options import CONTEXT, JsonOpt, QuietOpt, command_group
 
 CONSUME_HELP = f"""Work through STREAM as a member of consumer group GROUP.
 
@@ -425,15 +425,7 @@ def register(app: typer.Typer) -> None:
         short_help="Run a worker: print messages, or run a command for each.",
         context_settings=CONTEXT,
     )(consume)
-    dl_app = typer.Typer(
-        help=DEADLETTER_HELP,
-        short_help="List dead letters and put them back on their stream.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
-        context_settings=CONTEXT,
-    )
+    dl_app = command_group(DEADLETTER_HELP, "List dead letters and put them back on their stream.")
     dl_app.command("list", help=LIST_HELP, short_help="Show the dead letters of a stream.")(
         deadletter_list
     )
