@@ -20,7 +20,7 @@ from typing import Any
 
 from redis._parsers.encoders import Encoder
 from redis.commands.core import StreamCommands
-from redis.utils import safe_str, truncate_text
+from redis.utils import safe_str
 
 from . import errors, storage
 from .engine import Engine
@@ -362,8 +362,7 @@ def _plain_xadd(obj: Any, cls: type, name: Any, fields: Any, id: Any, args: tupl
 
 def _annotated(exc: Exception, number: int, args: tuple) -> Exception:
     """The error as redis-py reports a pipeline's failed command."""
-    command = truncate_text(" ".join(map(safe_str, args)))
-    exc.args = (f"Command # {number} ({command}) of pipeline caused error: {exc.args[0]}",)
+    exc.args = (errors.pipeline_error_text(number, list(map(safe_str, args)), exc.args[0]),)
     return exc
 
 

@@ -137,3 +137,12 @@ def to_response_error(err: ReplyError) -> Exception:
         exc = cls(str(err))
     exc.code = err.code  # type: ignore[attr-defined]
     return exc
+
+
+def pipeline_error_text(number: int, command: list[str], message: str) -> str:
+    """How redis-py words the error of a pipeline's ``number``-th command (its
+    ``truncate_text``: the command shortened to 100 characters)."""
+    import textwrap
+
+    shown = textwrap.shorten(" ".join(command), width=100, placeholder="...", break_long_words=True)
+    return f"Command # {number} ({shown}) of pipeline caused error: {message}"

@@ -16,7 +16,7 @@ same, and so is what the command line makes of it (``cli.common.describe``).
 from __future__ import annotations
 
 from streamctl.engine import Engine
-from streamctl.errors import ReplyError
+from streamctl.errors import ReplyError, pipeline_error_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -238,9 +238,4 @@ def _pending_rows(reply: list) -> list[dict]:
 
 def _pipeline_error(number: int, args: list, error: ReplyError) -> ReplyError:
     """The error as redis-py reports a pipeline's failed command."""
-    import textwrap
-
-    command = textwrap.shorten(
-        " ".join(map(str, args)), width=100, placeholder="...", break_long_words=True
-    )
-    return ReplyError(f"Command # {number} ({command}) of pipeline caused error: {error}")
+    return ReplyError(pipeline_error_text(number, list(map(str, args)), str(error)))
