@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # typing costs start-up time; annotations are strings here
 class SignalFlags:
     """Installs SIGINT/SIGTERM handlers that only remember the signal and, with
     ``wakeup``, wake a selector through ``signal.set_wakeup_fd`` (threads can wake it too,
-    by writing to :attr:`wakeup_fd`). :meth:`restore` puts the previous handlers back."""
+    with :meth:`wake`). :meth:`restore` puts the previous handlers back."""
 
     def __init__(self, wakeup: bool):
         self.received: list[int] = []
@@ -36,12 +36,8 @@ class SignalFlags:
             self.read_fd, self._write_fd = r, w
             self._old_wakeup = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
 
-    @property
-    def wakeup_fd(self) -> int | None:
-        """Write a byte here to wake the loop's selector (from another thread)."""
-        return self._write_fd
-
     def wake(self) -> None:
+        """Wake the loop's selector (from another thread)."""
         try:
             os.write(self._write_fd, b"w")  # type: ignore[arg-type]
         except (OSError, TypeError):
