@@ -88,70 +88,43 @@ def baseline(n: int, concurrency: int) -> dict[str, float]:
     return {"xargs": rate(n, xargs), "loop": rate(n, loop)}
 
 
-def run_exec(cli: str, target_args: list[str], target: str, n: int, concurrency: int) -> float:
-    stream = f"bench-exec-{time.monotonic_ns()}"
-    _fill(target, stream, n)
-    cmd = [
-        cli,
-        *target_args,
-        "consume",
-        stream,
-        "--group",
-        "g",
-        "--create-group",
-        "--exec",
-        "/bin/true",
-        "--concurrency",
-        str(concurrency),
-        "--once",
-        "-q",
-    ]
-    elapsed = _timed(cmd, env=cli_env(), stderr=subprocess.PIPE, text=True)
+def _consume(cli: str, target_args: list[str], stream: str, *options: str) -> list[str]:
+    """``streamctl consume STREAM -g g --create-group OPTIONS --once -q``."""
+    return [cli, *target_args, "consume", stream, "--group", "g", "--create-group",
+            *options, "--once", "-q"]  # fmt: skip
+
+
+def _all_acked(target: str, stream: str) -> None:
     left = _pending(target, stream, "g")
     if left:
         raise RuntimeError(f"{left} messages left pending")
+
+
+def run_exec(cli: str, target_args: list[str], target: str, n: int, concurrency: int) -> float:
+    stream = f"bench-exec-{time.monotonic_ns()}"
+    _fill(target, stream, n)
+    cmd = _consume(
+        cli, target_args, stream, "--exec", "/bin/true", "--concurrency", str(concurrency)
+    )
+    elapsed = _timed(cmd, env=cli_env(), stderr=subprocess.PIPE, text=True)
+    _all_acked(target, stream)
     return rate(n, elapsed)
 
 
 def run_startup(cli: str, target_args: list[str], target: str) -> float:
     stream = f"bench-empty-{time.monotonic_ns()}"
-    cmd = [
-        cli,
-        *target_args,
-        "consume",
-        stream,
-        "--group",
-        "g",
-        "--create-group",
-        "--exec",
-        "/bin/true",
-        "--once",
-        "-q",
-    ]
+    cmd = _consume(cli, target_args, stream, "--exec", "/bin/true")
     return _timed(cmd, env=cli_env(), stderr=subprocess.PIPE, text=True)
 
 
 def run_print(cli: str, target_args: list[str], target: str, n: int) -> float:
     stream = f"bench-print-{time.monotonic_ns()}"
     _fill(target, stream, n)
-    cmd = [
-        cli,
-        *target_args,
-        "consume",
-        stream,
-        "--group",
-        "g",
-        "--create-group",
-        "--json",
-        "--once",
-        "-q",
-    ]
+    cmd = _consume(cli, target_args, stream, "--json")
     elapsed = _timed(
         cmd, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    left = _pending(target, stream, "g")
-    if left:
-        raise RuntimeError(f"{left} messages left pending")
+    _all_acked(target, stream)
     return rate(n, elapsed)
 
 
